@@ -1,0 +1,126 @@
+// The state of a spawned task, shared by the loop, TaskHandle and TaskGroup.
+//
+// A spawned task is a root coroutine plus this record: where to resume it, what it waits on
+// (for cancellation), its stack of cancel scopes, its place in its group and in the loop's
+// registry of live tasks. Coroutines awaited inside a task (`co_await child()`) run *in* the
+// task and get no record of their own. Nothing here is thread-safe: a task belongs to the loop
+// of the thread that runs it.
+#pragma once
+
+#include <chrono>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "eddy/detail/frame_alloc.hpp"
+#include "eddy/detail/wait.hpp"
+
+namespace eddy::detail {
+
+struct PromiseBase;
+class GroupCore;
+class Loop;
+
+// One level of a task's cancel-scope stack (timeout, move_on, shield, a TaskGroup's scope).
+struct CancelScopeNode {
+  CancelScopeNode* parent = nullptr;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  bool shield = false;
+  bool cancelled = false;
+};
+
+enum class TaskStatus : std::uint8_t { created, ready, running, suspended, done };
+enum class TaskOutcome : std::uint8_t { pending, value, error, cancelled };
+
+struct TaskExtras {
+  std::string name;
+  std::vector<std::function<void()>> callbacks;
+  WaitList joiners;
+};
+
+class TaskBase {
+ public:
+  TaskBase() = default;
+  TaskBase(const TaskBase&) = delete;
+  TaskBase& operator=(const TaskBase&) = delete;
+  virtual ~TaskBase();
+
+  static void* operator new(std::size_t n) { return frame_alloc(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { frame_free(p, n); }
+
+  // The root coroutine finished (returned, threw, or was destroyed before it could run):
+  // move the outcome out of its frame and free the frame.
+  virtual void finish_root() noexcept = 0;
+
+  // True if this task should see `Cancelled` at its next await point: the nearest cancelled
+  // scope, searching outwards, is not hidden behind a shield.
+  bool is_cancelled() const noexcept {
+    for (const CancelScopeNode* s = scope; s != nullptr; s = s->parent) {
+      if (s->cancelled) return true;
+      if (s->shield) return false;
+    }
+    return cancel_requested;
+  }
+
+  // Records where the task is suspended and on what; the loop resumes `h` when woken.
+  void suspend_on(Waiter* w, std::coroutine_handle<> h) noexcept {
+    waiting_on = w;
+    resume_point = h;
+    status = TaskStatus::suspended;
+  }
+
+  // The wait succeeded: schedule the task to resume.
+  void wake() noexcept;
+  // Requests cancellation (task.cancel()). Returns false if the task already finished.
+  bool cancel() noexcept;
+  // Cancellation state changed (task or scope cancelled): withdraw a suspended task.
+  void deliver_cancel() noexcept;
+
+  void add_ref() noexcept { ++refs; }
+  void release() noexcept {
+    if (--refs == 0) delete this;
+  }
+
+  TaskExtras& extra();
+  std::string display_name() const;
+  bool done() const noexcept { return status == TaskStatus::done; }
+
+  std::coroutine_handle<> resume_point;
+  std::coroutine_handle<> root;
+  Waiter* waiting_on = nullptr;
+  CancelScopeNode* scope = nullptr;
+  PromiseBase* leaf = nullptr;  // innermost coroutine, for task dumps
+  Loop* loop = nullptr;
+  TaskBase* all_prev = nullptr;  // the loop's registry of live tasks
+  TaskBase* all_next = nullptr;
+  GroupCore* group = nullptr;
+  TaskBase* group_prev = nullptr;
+  TaskBase* group_next = nullptr;
+  TaskExtras* extras = nullptr;
+  std::exception_ptr error;
+  std::uint32_t refs = 1;
+  std::uint32_t id = 0;
+  TaskStatus status = TaskStatus::created;
+  TaskOutcome outcome = TaskOutcome::pending;
+  bool cancel_requested = false;
+  bool retrieved = false;  // someone looked at the outcome (for "never retrieved" reports)
+  bool queued = false;     // sitting in the ready queue
+};
+
+// The task running on this thread, or null outside a task. `__thread` rather than
+// thread_local: a plain TLS slot with no init wrapper, read on every co_await.
+extern __thread TaskBase* tl_current_task;
+
+inline TaskBase* current_task_or_null() noexcept { return tl_current_task; }
+// Throws std::logic_error when called outside a running eddy task.
+TaskBase& current_task_checked();
+
+// Loop services used by header templates.
+Loop* current_loop() noexcept;
+Loop& current_loop_checked();
+void register_task(Loop& loop, TaskBase* t, std::string_view name);
+
+}  // namespace eddy::detail

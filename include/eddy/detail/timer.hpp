@@ -1,0 +1,28 @@
+// A timer registration, embedded in whatever waits on it (a sleep, a cancel scope's deadline).
+//
+// Deadlines are kept in whole milliseconds ("ticks") since the loop started, rounded up so a
+// timer never fires early. Arming and cancelling are O(1): most timeouts are cancelled long
+// before they fire, so the wheel never sorts anything.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace eddy::detail {
+
+struct TimerEntry {
+  TimerEntry* prev = nullptr;
+  TimerEntry* next = nullptr;
+  std::uint64_t when = 0;  // tick
+  void (*fire)(TimerEntry*) noexcept = nullptr;
+  std::uint8_t level = 0;
+  std::uint8_t slot = 0;
+  bool armed = false;
+};
+
+// Arms `e` on the current thread's loop to fire at `deadline` (steady_clock, or the virtual
+// clock in tests). The entry must be disarmed before it is destroyed.
+void timer_arm(TimerEntry* e, std::chrono::steady_clock::time_point deadline);
+void timer_disarm(TimerEntry* e) noexcept;
+
+}  // namespace eddy::detail

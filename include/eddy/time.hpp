@@ -1,0 +1,94 @@
+// Time: the loop's monotonic clock, sleep and sleep_until.
+//
+// `eddy::now()` is the loop's clock: steady_clock normally, a virtual clock under
+// eddy::testing (time jumps to the next timer when every task is idle). Timers have a
+// resolution of one millisecond and never fire early. `sleep(0)` (or any past deadline) is a
+// pure yield, like asyncio.sleep(0). Every sleep is a cancellation point.
+#pragma once
+
+#include <chrono>
+
+#include "eddy/detail/task_base.hpp"
+#include "eddy/detail/timer.hpp"
+#include "eddy/error.hpp"
+
+namespace eddy {
+
+using Clock = std::chrono::steady_clock;
+using Duration = Clock::duration;
+using TimePoint = Clock::time_point;
+
+// The running loop's current time (cached per loop iteration, like asyncio's loop.time()).
+TimePoint now();
+
+namespace detail {
+
+void schedule_yield(TaskBase* t) noexcept;
+
+class SleepAwaiter final : TimerEntry, Waiter {
+ public:
+  explicit SleepAwaiter(TimePoint deadline) noexcept : deadline_(deadline) {}
+  SleepAwaiter(SleepAwaiter&& o) noexcept : TimerEntry(), Waiter(), deadline_(o.deadline_) {}
+  ~SleepAwaiter() {
+    if (armed) timer_disarm(this);
+  }
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    task_ = &current_task_checked();
+    if (task_->is_cancelled()) {
+      state_ = State::withdrawn;
+      return false;
+    }
+    task_->suspend_on(this, h);
+    if (deadline_ <= now()) {
+      state_ = State::yielded;
+      schedule_yield(task_);
+    } else {
+      state_ = State::timer;
+      fire = &SleepAwaiter::on_fire;
+      timer_arm(this, deadline_);
+    }
+    return true;
+  }
+  void await_resume() const {
+    if (state_ == State::withdrawn || (state_ == State::yielded && task_->is_cancelled()))
+      throw Cancelled{};
+  }
+
+  bool withdraw() noexcept override {
+    if (state_ != State::timer) return false;  // a yield is already queued: resume as usual
+    timer_disarm(this);
+    state_ = State::withdrawn;
+    return true;
+  }
+
+ private:
+  enum class State : unsigned char { idle, timer, yielded, withdrawn };
+  static void on_fire(TimerEntry* e) noexcept {
+    auto* self = static_cast<SleepAwaiter*>(e);
+    self->task_->wake();
+  }
+
+  TimePoint deadline_;
+  TaskBase* task_ = nullptr;
+  State state_ = State::idle;
+};
+
+}  // namespace detail
+
+inline detail::SleepAwaiter sleep_until(TimePoint deadline) noexcept {
+  return detail::SleepAwaiter(deadline);
+}
+namespace detail {
+// now + d without overflow: an enormous duration means "never".
+inline TimePoint deadline_after(Duration d) {
+  TimePoint n = now();
+  if (d > TimePoint::max() - n) return TimePoint::max();
+  return n + d;
+}
+}  // namespace detail
+
+inline detail::SleepAwaiter sleep(Duration d) { return detail::SleepAwaiter(detail::deadline_after(d)); }
+
+}  // namespace eddy

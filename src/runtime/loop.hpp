@@ -1,0 +1,130 @@
+// The event loop (internal). One per thread, created by eddy::run.
+//
+// Each iteration, as asyncio's _run_once: poll epoll (timeout 0 if work is ready, else until
+// the next timer), dispatch readiness, fire due timers, run queued callbacks, then run the
+// tasks that were ready when the step began (tasks readied meanwhile wait for the next turn,
+// so I/O is never starved). Time is read once per iteration.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "eddy/detail/io_source.hpp"
+#include "eddy/detail/task_base.hpp"
+#include "eddy/detail/unique_function.hpp"
+#include "eddy/runtime.hpp"
+#include "time/timer_wheel.hpp"
+
+namespace eddy::detail {
+
+// The part of a loop other threads may touch: a locked queue and an eventfd to wake it.
+struct Remote {
+  std::mutex mutex;
+  std::vector<UniqueFunction> queue;
+  int wake_fd = -1;
+  bool closed = false;
+};
+
+class SignalHub;
+
+class Loop {
+ public:
+  explicit Loop(RunOptions options);
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  // --- tasks
+  void schedule(TaskBase* t) noexcept;
+  void add_task(TaskBase* t, std::string_view name);
+  bool run_main(TaskBase* main);
+  TaskBase* current() const noexcept { return tl_current_task; }
+  std::string dump_tasks() const;
+  // Records the outcome of a task whose root finished (or destroys the frame of one that has
+  // not), unlinks it everywhere and wakes whoever waits for it.
+  void finish_task(TaskBase* t);
+  std::size_t live_tasks() const noexcept { return live_count_; }
+
+  // --- time
+  TimePoint now() const noexcept { return now_; }
+  std::uint64_t deadline_tick(TimePoint deadline) const noexcept;
+  void arm(TimerEntry* e, TimePoint deadline) noexcept;
+  void disarm(TimerEntry* e) noexcept { timers_.remove(e); }
+  bool virtual_clock() const noexcept { return virtual_; }
+
+  // --- I/O
+  void io_add(int fd, IoSource* src, std::uint32_t events, bool user);
+  void io_mod(int fd, IoSource* src, std::uint32_t events);
+  void io_del(int fd, bool user) noexcept;
+
+  // --- callbacks and other threads
+  void call_soon(UniqueFunction fn) { callbacks_.push_back(std::move(fn)); }
+  const std::shared_ptr<Remote>& remote() const noexcept { return remote_; }
+  // Work running outside the loop (a thread pool call) that will post back: while any is in
+  // flight the virtual clock waits for it instead of jumping.
+  void external_begin() noexcept { ++external_; }
+  void external_end() noexcept { --external_; }
+
+  // --- reporting
+  bool debug() const noexcept { return debug_; }
+  void log(std::string_view msg) const;
+  void report(const ExceptionContext& ctx) const;
+
+  SignalHub& signals();
+
+ private:
+  void run_once();
+  void poll(int timeout_ms);
+  void drain_remote();
+  void run_task(TaskBase* t);
+  void shutdown();
+  void force_destroy_all() noexcept;
+  void update_now() noexcept;
+  int poll_timeout_ms() const noexcept;
+  std::uint64_t now_tick() const noexcept;
+
+  friend class LoopRunner;
+  friend void ::eddy::detail::register_task(Loop&, TaskBase*, std::string_view);
+
+  RunOptions options_;
+  bool debug_ = false;
+  bool virtual_ = false;
+  bool shuffle_ = false;
+  std::mt19937_64 rng_;
+
+  // ready queue: a power-of-two ring of task pointers
+  std::vector<TaskBase*> ring_;
+  std::size_t head_ = 0, tail_ = 0;
+  std::vector<UniqueFunction> callbacks_;
+  std::vector<UniqueFunction> running_callbacks_;
+
+  TimerWheel timers_;
+  TimePoint origin_;
+  TimePoint now_;
+
+  int epfd_ = -1;
+  int user_sources_ = 0;
+  std::size_t external_ = 0;
+  std::shared_ptr<Remote> remote_;
+
+  TaskBase* all_head_ = nullptr;  // registry of live tasks
+  std::size_t live_count_ = 0;
+  std::uint32_t next_id_ = 1;
+  TaskBase* main_ = nullptr;
+  std::unique_ptr<SignalHub> signals_;
+
+  friend class WakeSource;
+  class WakeSource;
+  std::unique_ptr<WakeSource> wake_source_;
+};
+
+extern __thread Loop* tl_loop;
+
+}  // namespace eddy::detail

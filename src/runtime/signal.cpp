@@ -1,0 +1,147 @@
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <system_error>
+
+#include "eddy/signal.hpp"
+#include "runtime/loop.hpp"
+#include "runtime/signal_hub.hpp"
+
+namespace eddy::detail {
+
+namespace {
+
+int g_pipe[2] = {-1, -1};
+std::atomic<SignalHub*> g_owner{nullptr};
+
+void on_signal(int signo) {
+  int saved = errno;
+  unsigned char b = static_cast<unsigned char>(signo);
+  [[maybe_unused]] auto r = ::write(g_pipe[1], &b, 1);
+  errno = saved;
+}
+
+void ensure_pipe() {
+  if (g_pipe[0] >= 0) return;
+  if (::pipe2(g_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+    throw std::system_error(errno, std::generic_category(), "pipe2");
+}
+
+}  // namespace
+
+SignalHub::SignalHub(Loop& loop) : loop_(loop) {}
+
+SignalHub::~SignalHub() {
+  for (auto& [signo, s] : slots_) {
+    if (s.installed) ::sigaction(signo, &s.previous, nullptr);
+  }
+  if (registered_) {
+    io_deregister(g_pipe[0], false);
+    g_owner.store(nullptr);
+  }
+}
+
+void SignalHub::install(int signo, Slot& s) {
+  if (s.installed) return;
+  if (!registered_) {
+    SignalHub* expected = nullptr;
+    if (!g_owner.compare_exchange_strong(expected, this))
+      throw std::logic_error("eddy: another loop is already handling signals");
+    ensure_pipe();
+    loop_.io_add(g_pipe[0], this, EPOLLIN | EPOLLET, false);
+    registered_ = true;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = &on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  if (::sigaction(signo, &sa, &s.previous) < 0)
+    throw std::system_error(errno, std::generic_category(), "sigaction");
+  s.installed = true;
+}
+
+void SignalHub::watch(int signo) {
+  if (signo <= 0 || signo >= NSIG) throw std::invalid_argument("eddy::signal: bad signal number");
+  install(signo, slots_[signo]);
+}
+
+bool SignalHub::consume_pending(int signo) noexcept {
+  auto it = slots_.find(signo);
+  if (it == slots_.end() || it->second.pending == 0) return false;
+  --it->second.pending;
+  return true;
+}
+
+bool SignalHub::has_waiters() const noexcept {
+  for (const auto& [signo, s] : slots_)
+    if (!s.waiters.empty()) return true;
+  return false;
+}
+
+void SignalHub::on_io(std::uint32_t) noexcept {
+  unsigned char buf[64];
+  ssize_t n;
+  while ((n = ::read(g_pipe[0], buf, sizeof buf)) > 0) {
+    for (ssize_t i = 0; i < n; ++i) {
+      auto it = slots_.find(buf[i]);
+      if (it == slots_.end()) continue;
+      Slot& s = it->second;
+      if (s.internal) loop_.call_soon(s.internal);
+      if (!s.waiters.wake_one()) {
+        ++s.pending;
+      } else {
+        s.waiters.wake_all();  // one delivery releases everyone waiting for it
+      }
+    }
+  }
+}
+
+bool SignalHub::install_sigint(TaskBase* main) {
+  if (::getpid() != static_cast<pid_t>(::syscall(SYS_gettid))) return false;
+  struct sigaction current {};
+  if (::sigaction(SIGINT, nullptr, &current) < 0 || current.sa_handler != SIG_DFL) return false;
+  main_ = main;
+  Slot& s = slots_[SIGINT];
+  install(SIGINT, s);
+  s.internal = [this] {
+    if (interrupted_) {  // second Ctrl-C: give up on a clean exit
+      ::signal(SIGINT, SIG_DFL);
+      ::raise(SIGINT);
+      return;
+    }
+    interrupted_ = true;
+    if (main_ && !main_->done()) main_->cancel();
+  };
+  if (loop_.debug()) {
+    Slot& u = slots_[SIGUSR1];
+    install(SIGUSR1, u);
+    u.internal = [this] { loop_.log(loop_.dump_tasks()); };
+  }
+  return true;
+}
+
+bool SignalAwaiter::await_ready() {
+  SignalHub& hub = current_loop_checked().signals();
+  hub.watch(signo_);
+  TaskBase* t = current_task_or_null();
+  if (t && t->is_cancelled()) return false;
+  return hub.consume_pending(signo_);
+}
+
+bool SignalAwaiter::await_suspend(std::coroutine_handle<> h) {
+  task = &current_task_checked();
+  if (task->is_cancelled()) {
+    state = State::withdrawn;
+    return false;
+  }
+  current_loop_checked().signals().waiters(signo_).push_back(this);
+  task->suspend_on(this, h);
+  return true;
+}
+
+}  // namespace eddy::detail

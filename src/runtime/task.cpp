@@ -1,0 +1,224 @@
+// TaskBase, the wait-list protocol and the error types.
+#include <fmt/format.h>
+
+#include "eddy/detail/group_core.hpp"
+#include "eddy/detail/task_base.hpp"
+#include "eddy/detail/wait.hpp"
+#include "eddy/error.hpp"
+#include "eddy/runtime.hpp"
+#include "runtime/loop.hpp"
+
+namespace eddy {
+
+ExceptionGroup::ExceptionGroup(std::vector<std::exception_ptr> errors)
+    : Error([&] {
+        std::string msg = fmt::format("{} task(s) failed", errors.size());
+        for (const auto& e : errors) msg += fmt::format("; {}", describe(e));
+        return msg;
+      }()),
+      errors_(std::move(errors)) {}
+
+std::string describe(const std::exception_ptr& e) {
+  if (!e) return "no exception";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (const Cancelled&) {
+    return "eddy::Cancelled";
+  } catch (...) {
+    return "unknown exception (not derived from std::exception)";
+  }
+}
+
+std::exception_ptr TaskRef::exception() const {
+  if (!t_->done()) throw InvalidStateError("eddy: task has not finished");
+  t_->retrieved = true;
+  if (t_->outcome == detail::TaskOutcome::cancelled) detail::throw_task_cancelled(*t_);
+  return t_->error;
+}
+
+namespace detail {
+
+__thread TaskBase* tl_current_task = nullptr;
+
+TaskBase::~TaskBase() {
+  if (outcome == TaskOutcome::error && !retrieved) {
+    ExceptionContext ctx{fmt::format("Task exception was never retrieved: task '{}' failed: {}",
+                                     display_name(), describe(error)),
+                         error, display_name()};
+    if (Loop* l = tl_loop) {
+      l->report(ctx);
+    } else {
+      std::fprintf(stderr, "eddy: %s\n", ctx.message.c_str());
+    }
+  }
+  delete extras;
+}
+
+void TaskBase::wake() noexcept {
+  waiting_on = nullptr;
+  loop->schedule(this);
+}
+
+bool TaskBase::cancel() noexcept {
+  if (status == TaskStatus::done) return false;
+  cancel_requested = true;
+  deliver_cancel();
+  return true;
+}
+
+void TaskBase::deliver_cancel() noexcept {
+  if (status != TaskStatus::suspended || waiting_on == nullptr || !is_cancelled()) return;
+  if (waiting_on->withdraw()) {
+    waiting_on = nullptr;
+    loop->schedule(this);
+  }
+}
+
+TaskExtras& TaskBase::extra() {
+  if (!extras) extras = new TaskExtras();
+  return *extras;
+}
+
+std::string TaskBase::display_name() const {
+  if (extras && !extras->name.empty()) return extras->name;
+  return fmt::format("Task-{}", id);
+}
+
+TaskBase& current_task_checked() {
+  TaskBase* t = tl_current_task;
+  if (!t) throw std::logic_error("eddy: this must be awaited inside a task run by eddy::run");
+  return *t;
+}
+
+void set_task_error(TaskBase& t, std::exception_ptr e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const Cancelled&) {
+    t.outcome = TaskOutcome::cancelled;
+  } catch (...) {
+    t.outcome = TaskOutcome::error;
+    t.error = std::move(e);
+  }
+}
+
+void throw_task_cancelled(const TaskBase& t) {
+  throw TaskCancelled(fmt::format("eddy: task '{}' was cancelled", t.display_name()));
+}
+
+void add_done_callback(TaskBase& t, std::function<void()> cb) {
+  if (t.done()) {
+    t.loop->call_soon(std::move(cb));
+  } else {
+    t.extra().callbacks.push_back(std::move(cb));
+  }
+}
+
+bool JoinAwaiterBase::await_suspend(std::coroutine_handle<> h) {
+  task = &current_task_checked();
+  if (task->is_cancelled()) {
+    state = State::withdrawn;
+    return false;
+  }
+  target_->extra().joiners.push_back(this);
+  task->suspend_on(this, h);
+  return true;
+}
+
+// --- wait lists
+
+WaitNode::~WaitNode() {
+  if (state == State::waiting && list) list->remove(this);
+}
+
+bool WaitNode::withdraw() noexcept {
+  if (state != State::waiting) return false;
+  list->remove(this);
+  state = State::withdrawn;
+  return true;
+}
+
+void WaitList::push_back(WaitNode* n) noexcept {
+  n->list = this;
+  n->state = WaitNode::State::waiting;
+  n->next = nullptr;
+  n->prev = tail_;
+  if (tail_) {
+    tail_->next = n;
+  } else {
+    head_ = n;
+  }
+  tail_ = n;
+}
+
+void WaitList::remove(WaitNode* n) noexcept {
+  if (n->prev) {
+    n->prev->next = n->next;
+  } else {
+    head_ = n->next;
+  }
+  if (n->next) {
+    n->next->prev = n->prev;
+  } else {
+    tail_ = n->prev;
+  }
+  n->prev = n->next = nullptr;
+  n->list = nullptr;
+}
+
+WaitNode* WaitList::pop_front() noexcept {
+  WaitNode* n = head_;
+  if (n) remove(n);
+  return n;
+}
+
+bool WaitList::wake_one() noexcept {
+  WaitNode* n = pop_front();
+  if (!n) return false;
+  n->state = WaitNode::State::woken;
+  n->task->wake();
+  return true;
+}
+
+void WaitList::wake_all() noexcept {
+  while (wake_one()) {
+  }
+}
+
+// --- groups
+
+void GroupCore::adopt(TaskBase* t) noexcept {
+  t->group = this;
+  t->group_prev = nullptr;
+  t->group_next = head_;
+  if (head_) head_->group_prev = t;
+  head_ = t;
+  ++live_;
+}
+
+void GroupCore::unlink(TaskBase* t) noexcept {
+  if (t->group_prev) {
+    t->group_prev->group_next = t->group_next;
+  } else {
+    head_ = t->group_next;
+  }
+  if (t->group_next) t->group_next->group_prev = t->group_prev;
+  t->group = nullptr;
+  t->group_prev = t->group_next = nullptr;
+  --live_;
+}
+
+void GroupCore::cancel_children() noexcept {
+  for (TaskBase* t = head_; t != nullptr; t = t->group_next) t->cancel();
+}
+
+void GroupCore::destroy_children() noexcept {
+  while (TaskBase* t = head_) {
+    unlink(t);  // the group is going away: no child_done for these
+    force_finish(t);
+  }
+}
+
+}  // namespace detail
+}  // namespace eddy
