@@ -182,7 +182,8 @@ void Loop::drain_remote() {
 void Loop::schedule(TaskBase* t) noexcept {
   if (t->queued) return;
   t->queued = true;
-  if (t->status != TaskStatus::done) t->status = TaskStatus::ready;
+  // A task that never ran stays "created": run_task must know not to start a cancelled one.
+  if (t->status != TaskStatus::done && t->status != TaskStatus::created) t->status = TaskStatus::ready;
   std::size_t mask = ring_.size() - 1;
   if (((tail_ + 1) & mask) == head_) {
     // full: grow, keeping order
