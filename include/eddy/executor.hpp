@@ -25,6 +25,7 @@
 
 #include "eddy/detail/task_base.hpp"
 #include "eddy/detail/unique_function.hpp"
+#include "eddy/detail/where.hpp"
 #include "eddy/error.hpp"
 #include "eddy/runtime.hpp"
 
@@ -131,14 +132,15 @@ class ThreadCall final : public Waiter {
 
 // Runs fn() on `pool` and awaits its result. A cancellation point.
 template <class F>
-detail::ThreadCall<F> run_in(ThreadPool& pool, F fn) {
+detail::ThreadCall<F> run_in(ThreadPool& pool, F fn, detail::Where w = {}) {
+  detail::note_where(w);
   return detail::ThreadCall<F>(pool, std::move(fn));
 }
 
 // Runs fn() on the default thread pool (asyncio.to_thread / run_in_executor).
 template <class F>
-detail::ThreadCall<F> to_thread(F fn) {
-  return run_in(default_thread_pool(), std::move(fn));
+detail::ThreadCall<F> to_thread(F fn, detail::Where w = {}) {
+  return run_in(default_thread_pool(), std::move(fn), w);
 }
 
 }  // namespace eddy

@@ -187,7 +187,10 @@ class AsCompleted : private detail::GroupCore {
   };
 
   // The next task to finish, or nullopt once all have been returned.
-  NextAwaiter next() noexcept { return NextAwaiter(*this); }
+  NextAwaiter next(detail::Where w = {}) noexcept {
+    detail::note_where(w);
+    return NextAwaiter(*this);
+  }
 
   // Cancels the tasks still running and waits for them to unwind (shielded: the wait
   // finishes even if the caller is being cancelled, so nothing outlives this object).

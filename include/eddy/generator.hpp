@@ -38,6 +38,7 @@ class [[nodiscard]] AsyncGenerator {
     struct YieldAwaiter {
       bool await_ready() const noexcept { return false; }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
+        detail::leave_child(h.promise());
         return h.promise().continuation;
       }
       void await_resume() const noexcept {}
@@ -73,7 +74,7 @@ class [[nodiscard]] AsyncGenerator {
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> caller) noexcept {
       h.promise().value.reset();
-      detail::link_parent(h.promise(), caller);
+      detail::enter_child(h.promise(), caller);
       return h;
     }
     std::optional<T> await_resume() {

@@ -85,7 +85,10 @@ class TaskGroup : private detail::GroupCore {
 
   // Waits for every child. Throws ExceptionGroup if any failed, Cancelled if the awaiting
   // task was cancelled (after the children, cancelled in turn, have all finished).
-  JoinAwaiter join() noexcept { return JoinAwaiter(*this); }
+  JoinAwaiter join(detail::Where w = {}) noexcept {
+    detail::note_where(w);
+    return JoinAwaiter(*this);
+  }
 
   // Cancels every child (and, in the scoped form, the body).
   void cancel() noexcept;

@@ -21,6 +21,7 @@
 #include "eddy/detail/io_source.hpp"
 #include "eddy/detail/task_base.hpp"
 #include "eddy/detail/wait.hpp"
+#include "eddy/detail/where.hpp"
 #include "eddy/error.hpp"
 
 namespace eddy {
@@ -49,9 +50,15 @@ class AsyncFd final : detail::IoSource {
   };
 
   // Until the descriptor is (or may be) readable: data, EOF, hang-up or an error.
-  ReadyAwaiter readable() noexcept { return ReadyAwaiter(*this, false); }
+  ReadyAwaiter readable(detail::Where w = {}) noexcept {
+    detail::note_where(w);
+    return ReadyAwaiter(*this, false);
+  }
   // Until it is (or may be) writable.
-  ReadyAwaiter writable() noexcept { return ReadyAwaiter(*this, true); }
+  ReadyAwaiter writable(detail::Where w = {}) noexcept {
+    detail::note_where(w);
+    return ReadyAwaiter(*this, true);
+  }
 
  private:
   void on_io(std::uint32_t events) noexcept override;

@@ -25,6 +25,7 @@
 
 #include "eddy/detail/task_base.hpp"
 #include "eddy/detail/wait.hpp"
+#include "eddy/detail/where.hpp"
 #include "eddy/error.hpp"
 
 namespace eddy {
@@ -170,9 +171,15 @@ class BasicQueue {
   };
 
   // Waits for an item. A cancellation point.
-  GetAwaiter get() noexcept { return GetAwaiter(*this); }
+  GetAwaiter get(detail::Where w = {}) noexcept {
+    detail::note_where(w);
+    return GetAwaiter(*this);
+  }
   // Waits for room (bounded queues), then enqueues. A cancellation point.
-  PutAwaiter put(T item) { return PutAwaiter(*this, std::move(item)); }
+  PutAwaiter put(T item, detail::Where w = {}) {
+    detail::note_where(w);
+    return PutAwaiter(*this, std::move(item));
+  }
 
   // Never waits: false if the queue is full. Throws QueueShutDown after shutdown().
   bool try_put(T item) {
@@ -213,7 +220,10 @@ class BasicQueue {
     BasicQueue& q_;
   };
   // Waits until every item put has been marked task_done(). A cancellation point.
-  JoinAwaiter join() noexcept { return JoinAwaiter(*this); }
+  JoinAwaiter join(detail::Where w = {}) noexcept {
+    detail::note_where(w);
+    return JoinAwaiter(*this);
+  }
 
   // Stops the queue (Python 3.13): put() throws QueueShutDown from now on, and so does get()
   // once the queue is empty; blocked producers and consumers are woken to see it. With

@@ -28,6 +28,7 @@
 
 #include "eddy/detail/task_base.hpp"
 #include "eddy/detail/unique_function.hpp"
+#include "eddy/detail/where.hpp"
 #include "eddy/error.hpp"
 #include "eddy/task.hpp"
 #include "eddy/time.hpp"
@@ -81,6 +82,7 @@ class TaskState final : public TaskBase {
     auto h = t.release();
     root = h;
     resume_point = h;
+    leaf = &h.promise();
   }
   ~TaskState() override {
     if (root) root.destroy();
@@ -271,7 +273,10 @@ auto spawn(F factory, std::string_view name = {}) {
 
 // Lets every other ready task run once before continuing (asyncio.sleep(0)).
 // A cancellation point.
-inline detail::YieldAwaiter yield_now() noexcept { return {}; }
+inline detail::YieldAwaiter yield_now(detail::Where w = {}) noexcept {
+  detail::note_where(w);
+  return {};
+}
 
 // The task this code runs in. Throws std::logic_error outside a task.
 TaskRef current_task();

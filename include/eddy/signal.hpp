@@ -8,6 +8,7 @@
 #include <coroutine>
 
 #include "eddy/detail/wait.hpp"
+#include "eddy/detail/where.hpp"
 #include "eddy/error.hpp"
 
 namespace eddy {
@@ -29,6 +30,9 @@ class SignalAwaiter : public WaitNode {
 
 }  // namespace detail
 
-inline detail::SignalAwaiter signal(int signo) { return detail::SignalAwaiter(signo); }
+inline detail::SignalAwaiter signal(int signo, detail::Where w = {}) {
+  detail::note_where(w);
+  return detail::SignalAwaiter(signo);
+}
 
 }  // namespace eddy

@@ -32,7 +32,9 @@ struct TaskFinalAwaiter {
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) const noexcept {
     // A root coroutine has no continuation: the loop sees root.done() and finishes the task.
     std::coroutine_handle<> c = h.promise().continuation;
-    return c ? c : std::noop_coroutine();
+    if (!c) return std::noop_coroutine();
+    leave_child(h.promise());
+    return c;
   }
   void await_resume() const noexcept {}
 };
@@ -112,7 +114,7 @@ class [[nodiscard]] Task {
     bool await_ready() const noexcept { return false; }
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> caller) noexcept {
-      detail::link_parent(h.promise(), caller);
+      detail::enter_child(h.promise(), caller);
       return h;
     }
     T await_resume() { return h.promise().take(); }

@@ -10,6 +10,7 @@
 
 #include "eddy/detail/task_base.hpp"
 #include "eddy/detail/timer.hpp"
+#include "eddy/detail/where.hpp"
 #include "eddy/error.hpp"
 
 namespace eddy {
@@ -77,7 +78,8 @@ class SleepAwaiter final : TimerEntry, Waiter {
 
 }  // namespace detail
 
-inline detail::SleepAwaiter sleep_until(TimePoint deadline) noexcept {
+inline detail::SleepAwaiter sleep_until(TimePoint deadline, detail::Where w = {}) noexcept {
+  detail::note_where(w);
   return detail::SleepAwaiter(deadline);
 }
 namespace detail {
@@ -89,6 +91,9 @@ inline TimePoint deadline_after(Duration d) {
 }
 }  // namespace detail
 
-inline detail::SleepAwaiter sleep(Duration d) { return detail::SleepAwaiter(detail::deadline_after(d)); }
+inline detail::SleepAwaiter sleep(Duration d, detail::Where w = {}) {
+  detail::note_where(w);
+  return detail::SleepAwaiter(detail::deadline_after(d));
+}
 
 }  // namespace eddy

@@ -69,7 +69,7 @@ void TaskGroup::finish_join(detail::TaskBase* joiner) {
   if (joiner && joiner->is_cancelled()) {
     // Cancelled wins (it must never be swallowed), but the failures must not vanish either.
     for (auto& e : errors) {
-      joiner->loop->report({fmt::format("task group failure lost to cancellation of task '{}': {}",
+      detail::current_loop_checked().report({fmt::format("task group failure lost to cancellation of task '{}': {}",
                                         joiner->display_name(), describe(e)),
                             e, joiner->display_name()});
     }

@@ -16,12 +16,18 @@
 
 #include "eddy/detail/group_core.hpp"
 #include "runtime/signal_hub.hpp"
+#include "runtime/symbolize.hpp"
 
 namespace eddy::detail {
 
 __thread Loop* tl_loop = nullptr;
 
 namespace {
+
+std::string where_of(const TaskBase* t, const char* otherwise) {
+  if (!t->where_file) return otherwise;
+  return fmt::format("{}:{}", t->where_file, t->where_line);
+}
 
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error(errno, std::generic_category(), what);
@@ -200,7 +206,6 @@ void Loop::schedule(TaskBase* t) noexcept {
 }
 
 void Loop::add_task(TaskBase* t, std::string_view name) {
-  t->loop = this;
   t->id = next_id_++;
   if (!name.empty()) t->extra().name = std::string(name);
   t->all_prev = nullptr;
@@ -227,20 +232,17 @@ void Loop::run_task(TaskBase* t) {
   if (!debug_) {
     t->resume_point.resume();
   } else {
-    const char* from_file = t->leaf ? t->leaf->file : nullptr;
-    unsigned from_line = t->leaf ? t->leaf->line : 0;
+    std::string from = where_of(t, "its start");
     auto start = Clock::now();
     t->resume_point.resume();
     auto took = Clock::now() - start;
     if (took > options_.slow_step) {
-      std::string to = (!t->root.done() && t->leaf && t->leaf->file)
-                           ? fmt::format("{}:{}", t->leaf->file, t->leaf->line)
-                           : std::string("its end");
+      std::string to = t->root.done() ? std::string("its end") : where_of(t, "an await");
       log(fmt::format(
-          "eddy: slow step: task '{}' held the loop for {} ms (resumed at {}, ran until {})",
+          "eddy: slow step: task '{}' held the loop for {} ms (resumed at {}, ran until {}); "
+          "move blocking work to eddy::to_thread",
           t->display_name(),
-          std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
-          from_file ? fmt::format("{}:{}", from_file, from_line) : std::string("its start"), to));
+          std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), from, to));
     }
   }
   tl_current_task = nullptr;
@@ -280,7 +282,7 @@ void force_finish(TaskBase* t) noexcept {
   // which unlink themselves from timers, wait lists and the poller.
   TaskBase* saved = tl_current_task;
   tl_current_task = nullptr;
-  t->loop->finish_task(t);
+  tl_loop->finish_task(t);
   tl_current_task = saved;
 }
 
@@ -374,11 +376,11 @@ std::string Loop::dump_tasks() const {
     out += fmt::format("  task '{}' (#{}): {}{}\n", t->display_name(), t->id, st,
                        t->is_cancelled() ? ", cancelling" : "");
     if (t->status != TaskStatus::suspended && t->status != TaskStatus::ready) continue;
-    bool first = true;
-    for (const PromiseBase* p = t->leaf; p; p = p->parent) {
-      if (p->file) out += fmt::format("    {} {}:{}\n", first ? "at" : "awaited from", p->file, p->line);
-      first = false;
-    }
+    if (t->where_file) out += fmt::format("    blocked at {}:{}\n", t->where_file, t->where_line);
+    // Innermost coroutine first, then each one awaiting it, up to the task's root.
+    out += fmt::format("    in {}\n", coroutine_name(t->resume_point.address()));
+    for (const PromiseBase* p = t->leaf; p && p->continuation; p = p->parent)
+      out += fmt::format("    awaited by {}\n", coroutine_name(p->continuation.address()));
   }
   return out;
 }
@@ -410,7 +412,7 @@ Loop& current_loop_checked() {
 
 void register_task(Loop& loop, TaskBase* t, std::string_view name) { loop.add_task(t, name); }
 
-void schedule_yield(TaskBase* t) noexcept { t->loop->schedule(t); }
+void schedule_yield(TaskBase* t) noexcept { tl_loop->schedule(t); }
 
 void timer_arm(TimerEntry* e, TimePoint deadline) { current_loop_checked().arm(e, deadline); }
 void timer_disarm(TimerEntry* e) noexcept {

@@ -58,7 +58,7 @@ TaskBase::~TaskBase() {
 
 void TaskBase::wake() noexcept {
   waiting_on = nullptr;
-  loop->schedule(this);
+  tl_loop->schedule(this);
 }
 
 bool TaskBase::cancel() noexcept {
@@ -72,7 +72,7 @@ void TaskBase::deliver_cancel() noexcept {
   if (status != TaskStatus::suspended || waiting_on == nullptr || !is_cancelled()) return;
   if (waiting_on->withdraw()) {
     waiting_on = nullptr;
-    loop->schedule(this);
+    tl_loop->schedule(this);
   }
 }
 
@@ -109,7 +109,7 @@ void throw_task_cancelled(const TaskBase& t) {
 
 void add_done_callback(TaskBase& t, std::function<void()> cb) {
   if (t.done()) {
-    t.loop->call_soon(std::move(cb));
+    current_loop_checked().call_soon(std::move(cb));
   } else {
     t.extra().callbacks.push_back(std::move(cb));
   }

@@ -1,12 +1,14 @@
 // What every eddy coroutine promise (Task, AsyncGenerator) has in common.
 //
-// Frames come from the frame pool. `await_transform` notes where each coroutine is suspended
-// (file and line of the co_await) and which coroutine is the innermost one of its task, so
-// `dump_tasks()` can print a hung task's chain of awaits without a debugger.
+// Frames come from the frame pool. `continuation` and `parent` link a coroutine to the one
+// awaiting it; the task's `leaf` pointer follows the innermost one (set when a child starts,
+// reset when it finishes), so `dump_tasks()` can walk a hung task's chain of coroutines.
+// There is deliberately no `await_transform`: with one, GCC 12 stores every awaiter twice.
 #pragma once
 
 #include <coroutine>
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 
 #include "eddy/detail/frame_alloc.hpp"
@@ -16,28 +18,23 @@ namespace eddy::detail {
 
 struct PromiseBase {
   std::coroutine_handle<> continuation;  // the coroutine awaiting this one (null for a root)
-  PromiseBase* parent = nullptr;         // its promise, for task dumps
-  const char* file = nullptr;            // where this coroutine last awaited
-  unsigned line = 0;
+  PromiseBase* parent = nullptr;         // its promise, if it is an eddy coroutine
 
   static void* operator new(std::size_t n) { return frame_alloc(n); }
   static void operator delete(void* p, std::size_t n) noexcept { frame_free(p, n); }
-
-  template <class A>
-  A&& await_transform(A&& a, const char* f = __builtin_FILE(),
-                      unsigned l = __builtin_LINE()) noexcept {
-    file = f;
-    line = l;
-    if (TaskBase* t = tl_current_task) t->leaf = this;
-    return std::forward<A>(a);
-  }
 };
 
-// Links a child coroutine under the coroutine `caller` that awaits it.
+// A child coroutine starts under `caller`: link it and make it the task's innermost frame.
 template <class P>
-void link_parent(PromiseBase& child, std::coroutine_handle<P> caller) noexcept {
+void enter_child(PromiseBase& child, std::coroutine_handle<P> caller) noexcept {
   child.continuation = caller;
   if constexpr (std::is_base_of_v<PromiseBase, P>) child.parent = &caller.promise();
+  if (TaskBase* t = tl_current_task) t->leaf = &child;
+}
+
+// A child coroutine finished or yielded: its parent is innermost again.
+inline void leave_child(PromiseBase& child) noexcept {
+  if (TaskBase* t = tl_current_task) t->leaf = child.parent;
 }
 
 }  // namespace eddy::detail

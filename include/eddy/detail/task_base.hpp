@@ -92,8 +92,8 @@ class TaskBase {
   std::coroutine_handle<> root;
   Waiter* waiting_on = nullptr;
   CancelScopeNode* scope = nullptr;
-  PromiseBase* leaf = nullptr;  // innermost coroutine, for task dumps
-  Loop* loop = nullptr;
+  PromiseBase* leaf = nullptr;     // innermost coroutine, for task dumps
+  const char* where_file = nullptr;  // where it last blocked (see detail/where.hpp)
   TaskBase* all_prev = nullptr;  // the loop's registry of live tasks
   TaskBase* all_next = nullptr;
   GroupCore* group = nullptr;
@@ -103,6 +103,7 @@ class TaskBase {
   std::exception_ptr error;
   std::uint32_t refs = 1;
   std::uint32_t id = 0;
+  std::uint32_t where_line = 0;
   TaskStatus status = TaskStatus::created;
   TaskOutcome outcome = TaskOutcome::pending;
   bool cancel_requested = false;

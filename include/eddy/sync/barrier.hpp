@@ -10,6 +10,7 @@
 
 #include "eddy/detail/task_base.hpp"
 #include "eddy/detail/wait.hpp"
+#include "eddy/detail/where.hpp"
 #include "eddy/error.hpp"
 
 namespace eddy {
@@ -40,7 +41,10 @@ class Barrier {
     bool broken_ = false;
   };
 
-  WaitAwaiter wait() noexcept { return WaitAwaiter(*this); }
+  WaitAwaiter wait(detail::Where w = {}) noexcept {
+    detail::note_where(w);
+    return WaitAwaiter(*this);
+  }
   void abort() noexcept;
   void reset() noexcept;
   std::size_t parties() const noexcept { return parties_; }

@@ -24,11 +24,11 @@ class Condition {
   Condition& operator=(const Condition&) = delete;
 
   // Waits for a notification. `guard` must hold this condition's lock.
-  Task<void> wait(Lock::Guard& guard);
+  Task<void> wait(Lock::Guard& guard, detail::Where w = {});
 
   template <class Pred>
-  Task<void> wait_for(Lock::Guard& guard, Pred pred) {
-    while (!pred()) co_await wait(guard);
+  Task<void> wait_for(Lock::Guard& guard, Pred pred, detail::Where w = {}) {
+    while (!pred()) co_await wait(guard, w);
   }
 
   // Wakes up to n waiters (they re-acquire the lock in turn). The lock should be held.

@@ -6,6 +6,7 @@
 
 #include "eddy/detail/task_base.hpp"
 #include "eddy/detail/wait.hpp"
+#include "eddy/detail/where.hpp"
 #include "eddy/error.hpp"
 
 namespace eddy {
@@ -47,7 +48,10 @@ class Event {
    private:
     Event& e_;
   };
-  WaitAwaiter wait() noexcept { return WaitAwaiter(*this); }
+  WaitAwaiter wait(detail::Where w = {}) noexcept {
+    detail::note_where(w);
+    return WaitAwaiter(*this);
+  }
 
  private:
   bool flag_ = false;

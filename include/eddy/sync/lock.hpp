@@ -15,7 +15,7 @@ class Lock {
   using Guard = Semaphore::Permit;
 
   Lock() noexcept : sem_(1) {}
-  Semaphore::AcquireAwaiter acquire() noexcept { return sem_.acquire(); }
+  Semaphore::AcquireAwaiter acquire(detail::Where w = {}) noexcept { return sem_.acquire(w); }
   std::optional<Guard> try_acquire() noexcept { return sem_.try_acquire(); }
   bool locked() const noexcept { return sem_.locked(); }
 

@@ -16,6 +16,7 @@
 
 #include "eddy/detail/task_base.hpp"
 #include "eddy/detail/wait.hpp"
+#include "eddy/detail/where.hpp"
 #include "eddy/error.hpp"
 
 namespace eddy {
@@ -84,7 +85,10 @@ class Semaphore {
   };
 
   // Waits for a permit. A cancellation point.
-  AcquireAwaiter acquire() noexcept { return AcquireAwaiter(*this); }
+  AcquireAwaiter acquire(detail::Where w = {}) noexcept {
+    detail::note_where(w);
+    return AcquireAwaiter(*this);
+  }
   // A permit now, or nothing (never waits; fails while others are queued, to stay fair).
   std::optional<Permit> try_acquire() noexcept {
     if (value_ == 0 || !waiters_.empty()) return std::nullopt;
