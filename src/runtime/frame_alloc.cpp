@@ -1,6 +1,9 @@
 // See include/eddy/detail/frame_alloc.hpp for what the pool is for.
 #include "eddy/detail/frame_alloc.hpp"
 
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -29,6 +32,11 @@ constexpr std::size_t kGranule = 16;
 constexpr std::size_t kMaxPooled = 1024;
 constexpr std::size_t kClasses = kMaxPooled / kGranule;
 constexpr std::size_t kChunk = 64 * 1024;
+// After this many small chunks a thread is clearly running many tasks: switch to 2 MiB
+// chunks backed by transparent huge pages, which cuts page faults (a third of the cost of
+// spawning a million tasks) by 512x. Small programs never get there and stay small.
+constexpr std::size_t kSmallChunks = 16;
+constexpr std::size_t kHugeChunk = 2 * 1024 * 1024;
 
 struct FreeBlock {
   FreeBlock* next;
@@ -39,6 +47,7 @@ struct ThreadPool {
   FreeBlock* free[kClasses];
   char* bump;
   char* bump_end;
+  std::size_t chunks;
 };
 thread_local ThreadPool tl_pool;
 
@@ -46,8 +55,27 @@ thread_local ThreadPool tl_pool;
 std::mutex g_chunks_mutex;
 std::vector<void*>* g_chunks;
 
-char* new_chunk() {
-  void* c = std::malloc(kChunk);
+void* huge_chunk() {
+  // Over-map, then trim to a 2 MiB-aligned range so the kernel can back it with one page.
+  void* raw = ::mmap(nullptr, 2 * kHugeChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  auto base = reinterpret_cast<std::uintptr_t>(raw);
+  auto aligned = (base + kHugeChunk - 1) & ~(kHugeChunk - 1);
+  if (aligned > base) ::munmap(raw, aligned - base);
+  std::uintptr_t end = base + 2 * kHugeChunk;
+  if (end > aligned + kHugeChunk) ::munmap(reinterpret_cast<void*>(aligned + kHugeChunk), end - aligned - kHugeChunk);
+  ::madvise(reinterpret_cast<void*>(aligned), kHugeChunk, MADV_HUGEPAGE);
+  return reinterpret_cast<void*>(aligned);
+}
+
+char* new_chunk(std::size_t& size, std::size_t index) {
+  void* c = nullptr;
+  size = kChunk;
+  if (index >= kSmallChunks) {
+    c = huge_chunk();
+    if (c) size = kHugeChunk;
+  }
+  if (!c) c = std::malloc(kChunk);
   if (!c) throw std::bad_alloc();
   std::lock_guard lock(g_chunks_mutex);
   if (!g_chunks) g_chunks = new std::vector<void*>();
@@ -67,8 +95,9 @@ void* frame_alloc(std::size_t size) {
   }
   std::size_t rounded = (cls + 1) * kGranule;
   if (static_cast<std::size_t>(p.bump_end - p.bump) < rounded) {
-    p.bump = new_chunk();
-    p.bump_end = p.bump + kChunk;
+    std::size_t size = 0;
+    p.bump = new_chunk(size, p.chunks++);
+    p.bump_end = p.bump + size;
   }
   void* r = p.bump;
   p.bump += rounded;

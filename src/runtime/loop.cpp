@@ -297,6 +297,16 @@ void Loop::force_destroy_all() noexcept {
 }
 
 void Loop::run_once() {
+  // Polling costs a syscall and reading the clock a vDSO call; with tasks ready, do both only
+  // every kPollInterval task steps (tokio's event_interval), so a busy loop still sees I/O and
+  // timers promptly while a yield costs no syscall.
+  bool idle = head_ == tail_ && callbacks_.empty();
+  if (!idle && steps_since_poll_ < kPollInterval) {
+    run_callbacks();
+    run_ready();
+    return;
+  }
+  steps_since_poll_ = 0;
   poll(poll_timeout_ms());
   update_now();
   if (virtual_ && head_ == tail_ && callbacks_.empty()) {
@@ -314,18 +324,25 @@ void Loop::run_once() {
     }
   }
   timers_.advance(now_tick());
-  if (!callbacks_.empty()) {
-    running_callbacks_.swap(callbacks_);
-    for (auto& cb : running_callbacks_) {
-      try {
-        cb();
-      } catch (...) {
-        report({fmt::format("exception in callback: {}", describe(std::current_exception())),
-                std::current_exception(), {}});
-      }
+  run_callbacks();
+  run_ready();
+}
+
+void Loop::run_callbacks() {
+  if (callbacks_.empty()) return;
+  running_callbacks_.swap(callbacks_);
+  for (auto& cb : running_callbacks_) {
+    try {
+      cb();
+    } catch (...) {
+      report({fmt::format("exception in callback: {}", describe(std::current_exception())),
+              std::current_exception(), {}});
     }
-    running_callbacks_.clear();
   }
+  running_callbacks_.clear();
+}
+
+void Loop::run_ready() {
   std::size_t mask = ring_.size() - 1;
   std::size_t n = (tail_ - head_) & mask;
   if (shuffle_ && n > 1) {
@@ -339,6 +356,7 @@ void Loop::run_once() {
     head_ = (head_ + 1) & (ring_.size() - 1);
     run_task(t);
   }
+  steps_since_poll_ += n;
 }
 
 bool Loop::run_main(TaskBase* main) {

@@ -53,7 +53,12 @@ class Loop {
   std::size_t live_tasks() const noexcept { return live_count_; }
 
   // --- time
-  TimePoint now() const noexcept { return now_; }
+  // Fresh on every call in real time (a deadline computed from a stale clock could fire
+  // early); the loop's own bookkeeping uses the per-iteration cache.
+  TimePoint now() noexcept {
+    if (!virtual_) now_ = Clock::now();
+    return now_;
+  }
   std::uint64_t deadline_tick(TimePoint deadline) const noexcept;
   void arm(TimerEntry* e, TimePoint deadline) noexcept;
   void disarm(TimerEntry* e) noexcept { timers_.remove(e); }
@@ -81,6 +86,8 @@ class Loop {
 
  private:
   void run_once();
+  void run_ready();
+  void run_callbacks();
   void poll(int timeout_ms);
   void drain_remote();
   void run_task(TaskBase* t);
@@ -108,6 +115,9 @@ class Loop {
   TimerWheel timers_;
   TimePoint origin_;
   TimePoint now_;
+
+  static constexpr std::size_t kPollInterval = 61;
+  std::size_t steps_since_poll_ = 0;
 
   int epfd_ = -1;
   int user_sources_ = 0;

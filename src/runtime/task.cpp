@@ -86,10 +86,8 @@ std::string TaskBase::display_name() const {
   return fmt::format("Task-{}", id);
 }
 
-TaskBase& current_task_checked() {
-  TaskBase* t = tl_current_task;
-  if (!t) throw std::logic_error("eddy: this must be awaited inside a task run by eddy::run");
-  return *t;
+void throw_no_task() {
+  throw std::logic_error("eddy: this must be awaited inside a task run by eddy::run");
 }
 
 void set_task_error(TaskBase& t, std::exception_ptr e) noexcept {

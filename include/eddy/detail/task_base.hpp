@@ -116,8 +116,13 @@ class TaskBase {
 extern __thread TaskBase* tl_current_task;
 
 inline TaskBase* current_task_or_null() noexcept { return tl_current_task; }
+[[noreturn]] void throw_no_task();
 // Throws std::logic_error when called outside a running eddy task.
-TaskBase& current_task_checked();
+inline TaskBase& current_task_checked() {
+  TaskBase* t = tl_current_task;
+  if (!t) throw_no_task();
+  return *t;
+}
 
 // Loop services used by header templates.
 Loop* current_loop() noexcept;
