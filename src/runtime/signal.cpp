@@ -32,6 +32,13 @@ void ensure_pipe() {
     throw std::system_error(errno, std::generic_category(), "pipe2");
 }
 
+// Discards deliveries a previous loop left unread: they belong to that loop, not the next.
+void drain_pipe() {
+  unsigned char buf[64];
+  while (::read(g_pipe[0], buf, sizeof buf) > 0) {
+  }
+}
+
 }  // namespace
 
 SignalHub::SignalHub(Loop& loop) : loop_(loop) {}
@@ -42,6 +49,7 @@ SignalHub::~SignalHub() {
   }
   if (registered_) {
     io_deregister(g_pipe[0], false);
+    drain_pipe();
     g_owner.store(nullptr);
   }
 }
@@ -53,6 +61,7 @@ void SignalHub::install(int signo, Slot& s) {
     if (!g_owner.compare_exchange_strong(expected, this))
       throw std::logic_error("eddy: another loop is already handling signals");
     ensure_pipe();
+    drain_pipe();
     loop_.io_add(g_pipe[0], this, EPOLLIN | EPOLLET, false);
     registered_ = true;
   }

@@ -89,11 +89,18 @@ bool Barrier::WaitAwaiter::await_suspend(std::coroutine_handle<> h) {
     state = State::withdrawn;
     return false;
   }
-  index_ = b_.count_++;
-  if (b_.count_ == b_.parties_) {
-    // Last to arrive: release everyone (they were all woken, not withdrawn) and start over.
+  if (++b_.count_ == b_.parties_) {
+    // Last to arrive: number everyone in arrival order (indices are handed out only now, so
+    // a waiter that left while the barrier filled leaves no gap or duplicate), release them
+    // and start over.
+    std::size_t i = 0;
+    while (auto* n = b_.waiters_.pop_front()) {
+      static_cast<WaitAwaiter*>(n)->index_ = i++;
+      n->state = State::woken;
+      n->task->wake();
+    }
+    index_ = i;
     b_.count_ = 0;
-    b_.waiters_.wake_all();
     return false;
   }
   b_.waiters_.push_back(this);

@@ -10,6 +10,8 @@
 //    just been granted one (then the guard gives it back as the Cancelled unwinds), for
 //    TaskHandle::cancel(), eddy::timeout and eddy::move_on_after, and under 1000 randomly
 //    timed cancellations the permits are conserved.
+#include <algorithm>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -419,10 +421,11 @@ EDDY_TEST(SemaphoreCancel, RandomCancellationsConservePermits) {
       }
       check();
     }
-    EXPECT_EQ(sem.value(), kPermits) << "round " << round;
-    EXPECT_EQ(held, 0u);
-    EXPECT_EQ(sem.waiting(), 0u);
-    EDDY_CO_ASSERT(sem.value() == kPermits);
+    if (sem.value() != kPermits || held != 0 || sem.waiting() != 0) {
+      ADD_FAILURE() << "round " << round << ": value " << sem.value() << ", held " << held
+                    << ", waiting " << sem.waiting();
+      co_return;
+    }
   }
   EXPECT_FALSE(over) << "more permits in use than the semaphore has";
   // The mix really exercised both paths.

@@ -1,6 +1,7 @@
 // Barrier (asyncio.Barrier): `parties` tasks wait until all have arrived, then all proceed.
 //
-// wait() returns each task's arrival index (0 .. parties-1). The barrier is cyclic. A task
+// wait() returns each task's arrival index (0 .. parties-1, distinct, in arrival order among
+// the tasks released together). The barrier is cyclic. A task
 // cancelled while the barrier is filling leaves it (its arrival is withdrawn); abort() breaks
 // it, and every waiter, present or future, gets BrokenBarrierError until reset().
 #pragma once
