@@ -46,7 +46,8 @@ struct Fd {
 
 std::pair<Fd, Fd> make_pipe() {
   int p[2];
-  if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category());
+  if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
+    throw std::system_error(errno, std::generic_category());
   return {Fd(p[0]), Fd(p[1])};
 }
 
@@ -83,7 +84,9 @@ std::size_t open_fd_count() {
 // --- readable
 
 EDDY_TEST(AsyncFd, ReadableCompletesWhenAnotherTaskWrites) {
-  auto [r, w] = make_pipe();
+  auto rw = make_pipe();
+  Fd& r = rw.first;
+  Fd& w = rw.second;
   eddy::AsyncFd afd(r);
   EXPECT_EQ(afd.fd(), r.fd);
   auto t0 = eddy::now();
@@ -97,7 +100,9 @@ EDDY_TEST(AsyncFd, ReadableCompletesWhenAnotherTaskWrites) {
 }
 
 EDDY_TEST(AsyncFd, ReadableCompletesWhenAnotherThreadWrites) {
-  auto [r, w] = make_pipe();
+  auto rw = make_pipe();
+  Fd& r = rw.first;
+  Fd& w = rw.second;
   eddy::AsyncFd afd(r);
   // No timer is armed, so the virtual clock waits for the real write.
   std::thread writer([wfd = w.fd] {
@@ -110,7 +115,9 @@ EDDY_TEST(AsyncFd, ReadableCompletesWhenAnotherThreadWrites) {
 }
 
 EDDY_TEST(AsyncFd, EdgeThatArrivedWhileNobodyWaitedIsRemembered) {
-  auto [r, w] = make_pipe();
+  auto rw = make_pipe();
+  Fd& r = rw.first;
+  Fd& w = rw.second;
   eddy::AsyncFd afd(r);
   co_await eddy::sleep(1ms);
   write_all(w, "x");
@@ -123,7 +130,9 @@ EDDY_TEST(AsyncFd, EdgeThatArrivedWhileNobodyWaitedIsRemembered) {
 }
 
 EDDY_TEST(AsyncFd, DataPresentBeforeRegistrationCounts) {
-  auto [r, w] = make_pipe();
+  auto rw = make_pipe();
+  Fd& r = rw.first;
+  Fd& w = rw.second;
   write_all(w, "early");
   eddy::AsyncFd afd(r);
   auto t0 = eddy::now();
@@ -132,17 +141,21 @@ EDDY_TEST(AsyncFd, DataPresentBeforeRegistrationCounts) {
 }
 
 EDDY_TEST(AsyncFd, ConsumedEdgeIsNotReportedTwice) {
-  auto [r, w] = make_pipe();
+  auto rw = make_pipe();
+  Fd& r = rw.first;
+  Fd& w = rw.second;
   eddy::AsyncFd afd(r);
   write_all(w, "a");
   co_await afd.readable();
   char buf[8];
-  EXPECT_EQ(::read(r, buf, sizeof buf), 1);  // drained
+  EXPECT_EQ(::read(r, buf, sizeof buf), 1);                          // drained
   EXPECT_FALSE(co_await eddy::move_on_after(10ms, afd.readable()));  // no new data, no wake-up
 }
 
 EDDY_TEST(AsyncFd, EofWakesReadable) {
-  auto [r, w] = make_pipe();
+  auto rw = make_pipe();
+  Fd& r = rw.first;
+  Fd& w = rw.second;
   eddy::AsyncFd afd(r);
   auto t0 = eddy::now();
   auto closer = eddy::spawn([&]() -> eddy::Task<> {
@@ -155,7 +168,9 @@ EDDY_TEST(AsyncFd, EofWakesReadable) {
 }
 
 EDDY_TEST(AsyncFd, PeerShutdownWakesReadableOnASocket) {
-  auto [a, b] = make_socketpair();
+  auto ab = make_socketpair();
+  Fd& a = ab.first;
+  Fd& b = ab.second;
   eddy::AsyncFd afd(a);
   auto closer = eddy::spawn([&]() -> eddy::Task<> {
     co_await eddy::sleep(3ms);
@@ -168,7 +183,9 @@ EDDY_TEST(AsyncFd, PeerShutdownWakesReadableOnASocket) {
 // --- writable
 
 EDDY_TEST(AsyncFd, WritableWaitsWhileTheSocketBufferIsFull) {
-  auto [a, b] = make_socketpair();
+  auto ab = make_socketpair();
+  Fd& a = ab.first;
+  Fd& b = ab.second;
   eddy::AsyncFd afd(a);
   auto t0 = eddy::now();
   co_await afd.writable();  // a fresh socket is writable
@@ -198,10 +215,13 @@ EDDY_TEST(AsyncFd, WritableWaitsWhileTheSocketBufferIsFull) {
 }
 
 EDDY_TEST(AsyncFd, ReadAndWriteWaitsAreIndependent) {
-  auto [a, b] = make_socketpair();
+  auto ab = make_socketpair();
+  Fd& a = ab.first;
+  Fd& b = ab.second;
   eddy::AsyncFd afd(a);
   co_await afd.writable();  // consume the initial edge
-  auto reader = eddy::spawn([&]() -> eddy::Task<std::string> { co_return co_await read_some(afd); });
+  auto reader =
+      eddy::spawn([&]() -> eddy::Task<std::string> { co_return co_await read_some(afd); });
   co_await eddy::sleep(2ms);
   EXPECT_FALSE(reader.done());
   write_all(b, "ping");
@@ -211,7 +231,9 @@ EDDY_TEST(AsyncFd, ReadAndWriteWaitsAreIndependent) {
 // --- cancellation
 
 EDDY_TEST(AsyncFdCancel, TimedOutWaitCanBeRepeated) {
-  auto [r, w] = make_pipe();
+  auto rw = make_pipe();
+  Fd& r = rw.first;
+  Fd& w = rw.second;
   eddy::AsyncFd afd(r);
   auto t0 = eddy::now();
   EXPECT_FALSE(co_await eddy::move_on_after(10ms, afd.readable()));
@@ -227,7 +249,9 @@ EDDY_TEST(AsyncFdCancel, TimedOutWaitCanBeRepeated) {
 }
 
 EDDY_TEST(AsyncFdCancel, CancelledWaiterIsNotWokenAndOthersAre) {
-  auto [r, w] = make_pipe();
+  auto rw = make_pipe();
+  Fd& r = rw.first;
+  Fd& w = rw.second;
   eddy::AsyncFd afd(r);
   bool victim_resumed_normally = false;
   auto victim = eddy::spawn([&]() -> eddy::Task<> {
@@ -244,7 +268,9 @@ EDDY_TEST(AsyncFdCancel, CancelledWaiterIsNotWokenAndOthersAre) {
 }
 
 EDDY_TEST(AsyncFdCancel, EdgeAfterACancelledWaitIsKeptForTheNextWait) {
-  auto [r, w] = make_pipe();
+  auto rw = make_pipe();
+  Fd& r = rw.first;
+  Fd& w = rw.second;
   eddy::AsyncFd afd(r);
   EXPECT_FALSE(co_await eddy::move_on_after(5ms, afd.readable()));
   write_all(w, "x");
@@ -255,7 +281,9 @@ EDDY_TEST(AsyncFdCancel, EdgeAfterACancelledWaitIsKeptForTheNextWait) {
 }
 
 EDDY_TEST(AsyncFd, DoesNotCloseTheDescriptor) {
-  auto [r, w] = make_pipe();
+  auto rw = make_pipe();
+  Fd& r = rw.first;
+  Fd& w = rw.second;
   { eddy::AsyncFd afd(r); }
   EXPECT_NE(::fcntl(r, F_GETFD), -1);
   write_all(w, "still open");
@@ -266,7 +294,9 @@ EDDY_TEST(AsyncFd, DoesNotCloseTheDescriptor) {
 
 EDDY_TEST(AsyncFd, DescriptorsCanBeRegisteredAgainAfterCloseAndReuse) {
   for (int i = 0; i < 3; ++i) {
-    auto [r, w] = make_pipe();  // same numbers each time once the last pair is closed
+    auto rw = make_pipe();
+    Fd& r = rw.first;
+    Fd& w = rw.second;  // same numbers each time once the last pair is closed
     eddy::AsyncFd afd(r);
     write_all(w, "n");
     EXPECT_EQ(co_await read_some(afd), "n");
@@ -277,14 +307,17 @@ EDDY_TEST(AsyncFdCancel, TenThousandCancelledWaitsLeakNoDescriptors) {
   std::size_t before = open_fd_count();
   int timed_out = 0;
   for (int i = 0; i < 10000; ++i) {
-    auto [r, w] = make_pipe();
+    auto rw = make_pipe();  // both ends stay open (and are counted) during the wait
+    Fd& r = rw.first;
     eddy::AsyncFd afd(r);
     if (!co_await eddy::move_on_after(1ms, afd.readable())) ++timed_out;
   }  // AsyncFd first, then the pipe ends
   EXPECT_EQ(timed_out, 10000);
   EXPECT_EQ(open_fd_count(), before);
   // The loop is still healthy: a fresh descriptor works.
-  auto [r, w] = make_pipe();
+  auto rw = make_pipe();
+  Fd& r = rw.first;
+  Fd& w = rw.second;
   eddy::AsyncFd afd(r);
   write_all(w, "ok");
   EXPECT_EQ(co_await read_some(afd), "ok");
