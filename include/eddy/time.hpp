@@ -26,10 +26,15 @@ namespace detail {
 
 void schedule_yield(TaskBase* t) noexcept;
 
+// The deadline is turned into a timer tick when the awaiter is made (`sleep()` is called in
+// the co_await expression itself), so the frame holds no separate deadline.
 class SleepAwaiter final : TimerEntry, Waiter {
  public:
-  explicit SleepAwaiter(TimePoint deadline) noexcept : deadline_(deadline) {}
-  SleepAwaiter(SleepAwaiter&& o) noexcept : TimerEntry(), Waiter(), deadline_(o.deadline_) {}
+  explicit SleepAwaiter(TimePoint deadline) {
+    when = timer_tick_for(deadline);
+    if (when == 0) state_ = State::due;
+  }
+  SleepAwaiter(SleepAwaiter&& o) noexcept : TimerEntry(), Waiter(), state_(o.state_) { when = o.when; }
   ~SleepAwaiter() {
     if (armed) timer_disarm(this);
   }
@@ -42,13 +47,13 @@ class SleepAwaiter final : TimerEntry, Waiter {
       return false;
     }
     task_->suspend_on(this, h);
-    if (deadline_ <= now()) {
+    if (state_ == State::due) {
       state_ = State::yielded;
       schedule_yield(task_);
     } else {
       state_ = State::timer;
       fire = &SleepAwaiter::on_fire;
-      timer_arm(this, deadline_);
+      timer_arm_at_tick(this);
     }
     return true;
   }
@@ -65,13 +70,12 @@ class SleepAwaiter final : TimerEntry, Waiter {
   }
 
  private:
-  enum class State : unsigned char { idle, timer, yielded, withdrawn };
+  enum class State : unsigned char { idle, due, timer, yielded, withdrawn };
   static void on_fire(TimerEntry* e) noexcept {
     auto* self = static_cast<SleepAwaiter*>(e);
     self->task_->wake();
   }
 
-  TimePoint deadline_;
   TaskBase* task_ = nullptr;
   State state_ = State::idle;
 };

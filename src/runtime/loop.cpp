@@ -208,11 +208,8 @@ void Loop::schedule(TaskBase* t) noexcept {
 void Loop::add_task(TaskBase* t, std::string_view name) {
   t->id = next_id_++;
   if (!name.empty()) t->extra().name = std::string(name);
-  t->all_prev = nullptr;
-  t->all_next = all_head_;
-  if (all_head_) all_head_->all_prev = t;
-  all_head_ = t;
-  ++live_count_;
+  t->reg_index = static_cast<std::uint32_t>(tasks_.size());
+  tasks_.push_back(t);
   schedule(t);
 }
 
@@ -257,14 +254,10 @@ void Loop::finish_task(TaskBase* t) {
   t->finish_root();
   t->status = TaskStatus::done;
   t->waiting_on = nullptr;
-  if (t->all_prev) {
-    t->all_prev->all_next = t->all_next;
-  } else {
-    all_head_ = t->all_next;
-  }
-  if (t->all_next) t->all_next->all_prev = t->all_prev;
-  t->all_prev = t->all_next = nullptr;
-  --live_count_;
+  TaskBase* last = tasks_.back();
+  tasks_[t->reg_index] = last;
+  last->reg_index = t->reg_index;
+  tasks_.pop_back();
   if (GroupCore* g = t->group) {
     g->unlink(t);
     g->child_done(t);
@@ -287,7 +280,7 @@ void force_finish(TaskBase* t) noexcept {
 }
 
 void Loop::force_destroy_all() noexcept {
-  while (all_head_) force_finish(all_head_);
+  while (!tasks_.empty()) force_finish(tasks_.back());
   while (head_ != tail_) {
     TaskBase* t = ring_[head_];
     head_ = (head_ + 1) & (ring_.size() - 1);
@@ -317,7 +310,7 @@ void Loop::run_once() {
     } else if (next) {
       TimePoint due = origin_ + std::chrono::milliseconds(*next);
       if (due > now_) now_ = due;
-    } else if (live_count_ > 0) {
+    } else if (tasks_.size() > 0) {
       throw std::logic_error(
           "eddy: deadlock: every task is waiting and no timer, I/O or thread can wake them\n" +
           dump_tasks());
@@ -370,19 +363,19 @@ bool Loop::run_main(TaskBase* main) {
 }
 
 void Loop::shutdown() {
-  if (live_count_ == 0) return;
+  if (tasks_.size() == 0) return;
   if (debug_) {
-    for (TaskBase* t = all_head_; t; t = t->all_next)
+    for (TaskBase* t : tasks_)
       log(fmt::format("eddy: task '{}' was still pending when the main task finished; cancelling it",
                       t->display_name()));
   }
-  for (TaskBase* t = all_head_; t; t = t->all_next) t->cancel();
-  while (live_count_ > 0) run_once();
+  for (std::size_t i = 0; i < tasks_.size(); ++i) tasks_[i]->cancel();
+  while (tasks_.size() > 0) run_once();
 }
 
 std::string Loop::dump_tasks() const {
-  std::string out = fmt::format("eddy: {} live task(s)\n", live_count_);
-  for (TaskBase* t = all_head_; t; t = t->all_next) {
+  std::string out = fmt::format("eddy: {} live task(s)\n", tasks_.size());
+  for (TaskBase* t : tasks_) {
     const char* st = "suspended";
     switch (t->status) {
       case TaskStatus::created: st = "not started"; break;
@@ -433,6 +426,11 @@ void register_task(Loop& loop, TaskBase* t, std::string_view name) { loop.add_ta
 void schedule_yield(TaskBase* t) noexcept { tl_loop->schedule(t); }
 
 void timer_arm(TimerEntry* e, TimePoint deadline) { current_loop_checked().arm(e, deadline); }
+std::uint64_t timer_tick_for(TimePoint deadline) {
+  Loop& l = current_loop_checked();
+  return deadline <= l.now() ? 0 : l.deadline_tick(deadline);
+}
+void timer_arm_at_tick(TimerEntry* e) { current_loop_checked().arm_tick(e); }
 void timer_disarm(TimerEntry* e) noexcept {
   if (e->armed && tl_loop) tl_loop->disarm(e);
 }

@@ -50,7 +50,7 @@ class Loop {
   // Records the outcome of a task whose root finished (or destroys the frame of one that has
   // not), unlinks it everywhere and wakes whoever waits for it.
   void finish_task(TaskBase* t);
-  std::size_t live_tasks() const noexcept { return live_count_; }
+  std::size_t live_tasks() const noexcept { return tasks_.size(); }
 
   // --- time
   // Fresh on every call in real time (a deadline computed from a stale clock could fire
@@ -62,6 +62,7 @@ class Loop {
   std::uint64_t deadline_tick(TimePoint deadline) const noexcept;
   void arm(TimerEntry* e, TimePoint deadline) noexcept;
   void disarm(TimerEntry* e) noexcept { timers_.remove(e); }
+  void arm_tick(TimerEntry* e) noexcept { timers_.insert(e); }
   bool virtual_clock() const noexcept { return virtual_; }
 
   // --- I/O
@@ -124,8 +125,7 @@ class Loop {
   std::size_t external_ = 0;
   std::shared_ptr<Remote> remote_;
 
-  TaskBase* all_head_ = nullptr;  // registry of live tasks
-  std::size_t live_count_ = 0;
+  std::vector<TaskBase*> tasks_;  // registry of live tasks (TaskBase::reg_index)
   std::uint32_t next_id_ = 1;
   TaskBase* main_ = nullptr;
   std::unique_ptr<SignalHub> signals_;

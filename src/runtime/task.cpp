@@ -186,33 +186,28 @@ void WaitList::wake_all() noexcept {
 
 // --- groups
 
-void GroupCore::adopt(TaskBase* t) noexcept {
+void GroupCore::adopt(TaskBase* t) {
   t->group = this;
-  t->group_prev = nullptr;
-  t->group_next = head_;
-  if (head_) head_->group_prev = t;
-  head_ = t;
-  ++live_;
+  t->group_index = static_cast<std::uint32_t>(children_.size());
+  children_.push_back(t);
 }
 
 void GroupCore::unlink(TaskBase* t) noexcept {
-  if (t->group_prev) {
-    t->group_prev->group_next = t->group_next;
-  } else {
-    head_ = t->group_next;
-  }
-  if (t->group_next) t->group_next->group_prev = t->group_prev;
+  TaskBase* last = children_.back();
+  children_[t->group_index] = last;
+  last->group_index = t->group_index;
+  children_.pop_back();
   t->group = nullptr;
-  t->group_prev = t->group_next = nullptr;
-  --live_;
 }
 
 void GroupCore::cancel_children() noexcept {
-  for (TaskBase* t = head_; t != nullptr; t = t->group_next) t->cancel();
+  // cancel() only withdraws and schedules; no child finishes (or leaves the vector) here.
+  for (std::size_t i = 0; i < children_.size(); ++i) children_[i]->cancel();
 }
 
 void GroupCore::destroy_children() noexcept {
-  while (TaskBase* t = head_) {
+  while (!children_.empty()) {
+    TaskBase* t = children_.back();
     unlink(t);  // the group is going away: no child_done for these
     force_finish(t);
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "eddy/detail/task_base.hpp"
 
@@ -14,9 +15,9 @@ class GroupCore {
   GroupCore(const GroupCore&) = delete;
   GroupCore& operator=(const GroupCore&) = delete;
 
-  std::size_t live() const noexcept { return live_; }
+  std::size_t live() const noexcept { return children_.size(); }
   // Links a freshly spawned task as a child.
-  void adopt(TaskBase* t) noexcept;
+  void adopt(TaskBase* t);
   // Called by the loop when child `t` has finished and been unlinked.
   virtual void child_done(TaskBase* t) noexcept = 0;
   void cancel_children() noexcept;
@@ -26,8 +27,7 @@ class GroupCore {
 
  protected:
   ~GroupCore() = default;
-  TaskBase* head_ = nullptr;
-  std::size_t live_ = 0;
+  std::vector<TaskBase*> children_;
 };
 
 // Finishes a task whose frame must be destroyed now (defined by the loop).

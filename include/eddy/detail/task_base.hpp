@@ -94,16 +94,16 @@ class TaskBase {
   CancelScopeNode* scope = nullptr;
   PromiseBase* leaf = nullptr;     // innermost coroutine, for task dumps
   const char* where_file = nullptr;  // where it last blocked (see detail/where.hpp)
-  TaskBase* all_prev = nullptr;  // the loop's registry of live tasks
-  TaskBase* all_next = nullptr;
   GroupCore* group = nullptr;
-  TaskBase* group_prev = nullptr;
-  TaskBase* group_next = nullptr;
   TaskExtras* extras = nullptr;
   std::exception_ptr error;
   std::uint32_t refs = 1;
   std::uint32_t id = 0;
   std::uint32_t where_line = 0;
+  // Slots in the loop's registry of live tasks and in the group's list of children: vectors
+  // with swap-removal, so each membership costs 4 bytes here instead of two pointers.
+  std::uint32_t reg_index = 0;
+  std::uint32_t group_index = 0;
   TaskStatus status = TaskStatus::created;
   TaskOutcome outcome = TaskOutcome::pending;
   bool cancel_requested = false;

@@ -23,6 +23,10 @@ struct TimerEntry {
 // Arms `e` on the current thread's loop to fire at `deadline` (steady_clock, or the virtual
 // clock in tests). The entry must be disarmed before it is destroyed.
 void timer_arm(TimerEntry* e, std::chrono::steady_clock::time_point deadline);
+// The tick `deadline` falls in on the current loop, or 0 if it has already passed.
+std::uint64_t timer_tick_for(std::chrono::steady_clock::time_point deadline);
+// Arms `e` at the tick already stored in e->when.
+void timer_arm_at_tick(TimerEntry* e);
 void timer_disarm(TimerEntry* e) noexcept;
 
 }  // namespace eddy::detail
