@@ -357,6 +357,7 @@ bool Loop::run_main(TaskBase* main) {
   add_task(main, "main");
   bool sigint = false;
   if (options_.handle_sigint) sigint = signals().install_sigint(main);
+  if (debug_) signals().install_dump_signal();
   while (!main->done()) run_once();
   shutdown();
   return sigint && signals().interrupted();

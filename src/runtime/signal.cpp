@@ -110,10 +110,18 @@ void SignalHub::on_io(std::uint32_t) noexcept {
   }
 }
 
-bool SignalHub::install_sigint(TaskBase* main) {
+namespace {
+// The loop's own signal reactions are only for the main thread, and only where the program
+// has not chosen a handler of its own.
+bool may_take_over(int signo) {
   if (::getpid() != static_cast<pid_t>(::syscall(SYS_gettid))) return false;
   struct sigaction current {};
-  if (::sigaction(SIGINT, nullptr, &current) < 0 || current.sa_handler != SIG_DFL) return false;
+  return ::sigaction(signo, nullptr, &current) == 0 && current.sa_handler == SIG_DFL;
+}
+}  // namespace
+
+bool SignalHub::install_sigint(TaskBase* main) {
+  if (!may_take_over(SIGINT) || (g_owner.load() && g_owner.load() != this)) return false;
   main_ = main;
   Slot& s = slots_[SIGINT];
   install(SIGINT, s);
@@ -126,12 +134,14 @@ bool SignalHub::install_sigint(TaskBase* main) {
     interrupted_ = true;
     if (main_ && !main_->done()) main_->cancel();
   };
-  if (loop_.debug()) {
-    Slot& u = slots_[SIGUSR1];
-    install(SIGUSR1, u);
-    u.internal = [this] { loop_.log(loop_.dump_tasks()); };
-  }
   return true;
+}
+
+void SignalHub::install_dump_signal() {
+  if (!may_take_over(SIGUSR1) || (g_owner.load() && g_owner.load() != this)) return;
+  Slot& u = slots_[SIGUSR1];
+  install(SIGUSR1, u);
+  u.internal = [this] { loop_.log(loop_.dump_tasks()); };
 }
 
 bool SignalAwaiter::await_ready() {

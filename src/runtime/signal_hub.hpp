@@ -26,6 +26,8 @@ class SignalHub final : public IoSource {
   bool has_waiters() const noexcept;
   // Makes SIGINT cancel `main` (if on the main thread and SIGINT is at its default action).
   bool install_sigint(TaskBase* main);
+  // Debug mode: SIGUSR1 logs dump_tasks() (main thread, SIGUSR1 at its default action).
+  void install_dump_signal();
   bool interrupted() const noexcept { return interrupted_; }
   void on_io(std::uint32_t events) noexcept override;
 

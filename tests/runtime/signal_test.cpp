@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "eddy/cancel.hpp"
 #include "eddy/runtime.hpp"
@@ -144,4 +147,42 @@ TEST(Signal, UnreadDeliveryDoesNotLeakIntoTheNextLoop) {
     co_return co_await eddy::move_on_after(10ms, eddy::signal(SIGUSR2));
   });
   EXPECT_FALSE(got);
+}
+
+// Ctrl-C: SIGINT cancels the main task, which unwinds normally; run() then throws Interrupted.
+TEST(Signal, SigintCancelsTheMainTaskAndRunThrowsInterrupted) {
+  bool unwound = false;
+  auto main_task = [&]() -> eddy::Task<> {
+    struct Cleanup {
+      bool& flag;
+      ~Cleanup() { flag = true; }
+    } cleanup{unwound};
+    ::kill(::getpid(), SIGINT);
+    co_await eddy::sleep(1h);
+  };
+  EXPECT_THROW(eddy::run(main_task()), eddy::Interrupted);
+  EXPECT_TRUE(unwound);
+  struct sigaction after {};
+  ::sigaction(SIGINT, nullptr, &after);
+  EXPECT_EQ(after.sa_handler, SIG_DFL) << "run() restores the default SIGINT action";
+}
+
+// Debug mode: SIGUSR1 makes the loop log a task dump (for a hung service).
+TEST(Signal, SigusrOneLogsATaskDumpInDebugMode) {
+  std::vector<std::string> log;
+  eddy::RunOptions opts;
+  opts.debug = true;
+  opts.log = [&](std::string_view s) { log.emplace_back(s); };
+  eddy::testing::run_virtual(
+      []() -> eddy::Task<> {
+        auto h = eddy::spawn([]() -> eddy::Task<> { co_await eddy::sleep(1h); }, "sleepy");
+        co_await eddy::yield_now();
+        ::kill(::getpid(), SIGUSR1);
+        co_await eddy::sleep(1ms);
+        h.cancel();
+      },
+      opts);
+  bool dumped = false;
+  for (auto& l : log) dumped |= l.find("live task") != std::string::npos && l.find("sleepy") != std::string::npos;
+  EXPECT_TRUE(dumped);
 }
