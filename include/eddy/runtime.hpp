@@ -105,7 +105,7 @@ class TaskState final : public TaskBase {
   // The outcome, for whoever awaits or asks: the value (moved or copied), or a rethrow.
   T result(bool move_out) {
     retrieved = true;
-    if (outcome == TaskOutcome::error) std::rethrow_exception(error);
+    if (outcome == TaskOutcome::error) std::rethrow_exception(error());
     if (outcome == TaskOutcome::cancelled) throw_task_cancelled(*this);
     if (outcome != TaskOutcome::value) throw InvalidStateError("eddy: task has not finished");
     if constexpr (!std::is_void_v<T>) {
@@ -219,7 +219,7 @@ class TaskRef {
   bool cancel() noexcept { return t_->cancel(); }
   std::string name() const { return t_->display_name(); }
   void set_name(std::string name) { t_->extra().name = std::move(name); }
-  std::uint32_t id() const noexcept { return t_->id; }
+  std::uint32_t id() const { return t_->number(); }
   // The failure of a finished task (null if it succeeded); marks it retrieved. Throws
   // InvalidStateError if it has not finished and TaskCancelled if it was cancelled.
   std::exception_ptr exception() const;

@@ -49,7 +49,7 @@ void TaskGroup::fail(std::exception_ptr e) noexcept {
 void TaskGroup::child_done(detail::TaskBase* t) noexcept {
   if (collect_errors_ && t->outcome == detail::TaskOutcome::error) {
     t->retrieved = true;
-    fail(t->error);
+    fail(t->error());
   }
   if (live() == 0) joiners_.wake_all();
 }

@@ -206,7 +206,6 @@ void Loop::schedule(TaskBase* t) noexcept {
 }
 
 void Loop::add_task(TaskBase* t, std::string_view name) {
-  t->id = next_id_++;
   if (!name.empty()) t->extra().name = std::string(name);
   t->reg_index = static_cast<std::uint32_t>(tasks_.size());
   tasks_.push_back(t);
@@ -385,7 +384,7 @@ std::string Loop::dump_tasks() const {
       case TaskStatus::suspended: st = "suspended"; break;
       case TaskStatus::done: st = "done"; break;
     }
-    out += fmt::format("  task '{}' (#{}): {}{}\n", t->display_name(), t->id, st,
+    out += fmt::format("  task '{}' (#{}): {}{}\n", t->display_name(), t->number(), st,
                        t->is_cancelled() ? ", cancelling" : "");
     if (t->status != TaskStatus::suspended && t->status != TaskStatus::ready) continue;
     if (t->where_file) out += fmt::format("    blocked at {}:{}\n", t->where_file, t->where_line);

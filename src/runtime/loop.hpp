@@ -126,7 +126,6 @@ class Loop {
   std::shared_ptr<Remote> remote_;
 
   std::vector<TaskBase*> tasks_;  // registry of live tasks (TaskBase::reg_index)
-  std::uint32_t next_id_ = 1;
   TaskBase* main_ = nullptr;
   std::unique_ptr<SignalHub> signals_;
 

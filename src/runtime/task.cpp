@@ -35,7 +35,7 @@ std::exception_ptr TaskRef::exception() const {
   if (!t_->done()) throw InvalidStateError("eddy: task has not finished");
   t_->retrieved = true;
   if (t_->outcome == detail::TaskOutcome::cancelled) detail::throw_task_cancelled(*t_);
-  return t_->error;
+  return t_->error();
 }
 
 namespace detail {
@@ -45,8 +45,8 @@ __thread TaskBase* tl_current_task = nullptr;
 TaskBase::~TaskBase() {
   if (outcome == TaskOutcome::error && !retrieved) {
     ExceptionContext ctx{fmt::format("Task exception was never retrieved: task '{}' failed: {}",
-                                     display_name(), describe(error)),
-                         error, display_name()};
+                                     display_name(), describe(error())),
+                         error(), display_name()};
     if (Loop* l = tl_loop) {
       l->report(ctx);
     } else {
@@ -83,7 +83,14 @@ TaskExtras& TaskBase::extra() {
 
 std::string TaskBase::display_name() const {
   if (extras && !extras->name.empty()) return extras->name;
-  return fmt::format("Task-{}", id);
+  return fmt::format("Task-{}", const_cast<TaskBase*>(this)->number());
+}
+
+std::uint32_t TaskBase::number() {
+  static thread_local std::uint32_t next = 1;
+  TaskExtras& x = extra();
+  if (x.id == 0) x.id = next++;
+  return x.id;
 }
 
 void throw_no_task() {
@@ -96,8 +103,12 @@ void set_task_error(TaskBase& t, std::exception_ptr e) noexcept {
   } catch (const Cancelled&) {
     t.outcome = TaskOutcome::cancelled;
   } catch (...) {
-    t.outcome = TaskOutcome::error;
-    t.error = std::move(e);
+    try {
+      t.extra().error = std::move(e);
+      t.outcome = TaskOutcome::error;
+    } catch (...) {  // out of memory: the failure cannot be kept, but is not a success either
+      t.outcome = TaskOutcome::cancelled;
+    }
   }
 }
 

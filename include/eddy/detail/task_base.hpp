@@ -35,8 +35,12 @@ struct CancelScopeNode {
 enum class TaskStatus : std::uint8_t { created, ready, running, suspended, done };
 enum class TaskOutcome : std::uint8_t { pending, value, error, cancelled };
 
+// What only some tasks need, allocated on first use: a name, a number, done callbacks,
+// tasks awaiting it, and the failure of a task that failed.
 struct TaskExtras {
   std::string name;
+  std::uint32_t id = 0;
+  std::exception_ptr error;
   std::vector<std::function<void()>> callbacks;
   WaitList joiners;
 };
@@ -86,6 +90,11 @@ class TaskBase {
 
   TaskExtras& extra();
   std::string display_name() const;
+  // "Task-N": numbered when first asked (asyncio numbers at creation; this keeps 4 bytes out
+  // of every task, and only tasks someone looks at get a number).
+  std::uint32_t number();
+  // The failure of a task whose outcome is `error`.
+  std::exception_ptr error() const noexcept { return extras ? extras->error : nullptr; }
   bool done() const noexcept { return status == TaskStatus::done; }
 
   std::coroutine_handle<> resume_point;
@@ -96,9 +105,7 @@ class TaskBase {
   const char* where_file = nullptr;  // where it last blocked (see detail/where.hpp)
   GroupCore* group = nullptr;
   TaskExtras* extras = nullptr;
-  std::exception_ptr error;
   std::uint32_t refs = 1;
-  std::uint32_t id = 0;
   std::uint32_t where_line = 0;
   // Slots in the loop's registry of live tasks and in the group's list of children: vectors
   // with swap-removal, so each membership costs 4 bytes here instead of two pointers.
