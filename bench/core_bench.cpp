@@ -34,7 +34,8 @@ constexpr int kContIters = 1'000;
 constexpr int kWarmupDiv = 100;
 
 double since_ns(Clock::time_point t0) {
-  return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+  return static_cast<double>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
 }
 
 long rss_bytes() {
@@ -44,7 +45,9 @@ long rss_bytes() {
   return resident * sysconf(_SC_PAGESIZE);
 }
 
-eddy::Task<int> trivial(int i) { co_return i; }
+eddy::Task<int> trivial(int i) {
+  co_return i;
+}
 
 eddy::Task<double> spawn_taskgroup(int n) {
   auto t0 = Clock::now();
@@ -148,16 +151,18 @@ struct Workload {
 
 const std::map<std::string, Workload>& workloads() {
   static const std::map<std::string, Workload> w = {
-      {"spawn_taskgroup", {[](int s) { return spawn_taskgroup(kTasks / s); }, kTasks, "ns/task", true}},
+      {"spawn_taskgroup",
+       {[](int s) { return spawn_taskgroup(kTasks / s); }, kTasks, "ns/task", true}},
       {"spawn_gather", {[](int s) { return spawn_gather(kTasks / s); }, kTasks, "ns/task", true}},
-      {"yield_switch", {[](int s) { return yield_switch(kSwitches / s); }, kSwitches, "ns/switch", true}},
+      {"yield_switch",
+       {[](int s) { return yield_switch(kSwitches / s); }, kSwitches, "ns/switch", true}},
       {"sleep_mem", {[](int) { return sleep_mem(kSleepers); }, kSleepers, "bytes/task", false}},
       {"sleep_1m_rss", {[](int) { return sleep_mem(kMillion); }, 1024.0 * 1024.0, "MiB", false}},
       {"queue_putget", {[](int s) { return queue_putget(kItems / s); }, kItems, "ns/item", true}},
       {"semaphore", {[](int s) { return semaphore(kSemOps / s); }, kSemOps, "ns/op", true}},
       {"semaphore_contended",
-       {[](int s) { return semaphore_contended(kContTasks / s, kContIters); }, double(kContTasks) * kContIters,
-        "ns/op", true}},
+       {[](int s) { return semaphore_contended(kContTasks / s, kContIters); },
+        double(kContTasks) * kContIters, "ns/op", true}},
   };
   return w;
 }

@@ -8,7 +8,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-eddy::Task<int> trivial(int i) { co_return i; }
+eddy::Task<int> trivial(int i) {
+  co_return i;
+}
 
 // Runs `body(state)` inside one eddy::run, so loop setup is outside the timed region.
 template <class F>

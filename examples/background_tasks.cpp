@@ -33,4 +33,6 @@ eddy::Task<int> amain() {
   co_return failures_logged == 1 ? 0 : 1;
 }
 
-int main() { return eddy::run(amain()); }
+int main() {
+  return eddy::run(amain());
+}

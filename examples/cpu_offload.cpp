@@ -6,7 +6,9 @@
 
 using namespace std::chrono_literals;
 
-long fib(int n) { return n <= 1 ? n : fib(n - 1) + fib(n - 2); }
+long fib(int n) {
+  return n <= 1 ? n : fib(n - 1) + fib(n - 2);
+}
 
 eddy::Task<int> amain() {
   int ticks = 0;
@@ -21,9 +23,12 @@ eddy::Task<int> amain() {
                                       eddy::timeout(60s, eddy::to_thread([] { return fib(31); })));
   done.set();
   co_await heartbeat;
-  std::printf("fib(30)=%ld fib(31)=%ld computed on the thread pool; the loop ticked %d times meanwhile\n",
-              a, b, ticks);
+  std::printf(
+      "fib(30)=%ld fib(31)=%ld computed on the thread pool; the loop ticked %d times meanwhile\n",
+      a, b, ticks);
   co_return (a == 832040 && b == 1346269) ? 0 : 1;
 }
 
-int main() { return eddy::run(amain()); }
+int main() {
+  return eddy::run(amain());
+}

@@ -31,7 +31,8 @@ eddy::Task<std::vector<User>> fetch_all_users(std::vector<int> user_ids) {
 int main() {
   auto t0 = std::chrono::steady_clock::now();
   auto users = eddy::run(fetch_all_users({1, 2, 3, 4, 5}));
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   for (auto& u : users) std::printf("%d: %s\n", u.id, u.name.c_str());
   std::printf("fetched %zu users in %lld ms (concurrently: one 100 ms round trip)\n", users.size(),
               static_cast<long long>(ms.count()));

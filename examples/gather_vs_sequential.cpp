@@ -26,11 +26,14 @@ eddy::Task<int> amain() {
   auto sequential = clock::now() - t0;
 
   t0 = clock::now();
-  auto [c1, c2, c3] = co_await eddy::gather(fetch_data("url1"), fetch_data("url2"), fetch_data("url3"));
+  auto [c1, c2, c3] =
+      co_await eddy::gather(fetch_data("url1"), fetch_data("url2"), fetch_data("url3"));
   auto concurrent = clock::now() - t0;
 
   std::printf("sequential: %lld ms, gather: %lld ms\n", ms(sequential), ms(concurrent));
   co_return (r1 == c1 && r2 == c2 && r3 == c3 && concurrent * 2 < sequential) ? 0 : 1;
 }
 
-int main() { return eddy::run(amain()); }
+int main() {
+  return eddy::run(amain());
+}

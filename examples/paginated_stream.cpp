@@ -35,4 +35,6 @@ eddy::Task<int> amain() {
   co_return count == 12 ? 0 : 1;
 }
 
-int main() { return eddy::run(amain()); }
+int main() {
+  return eddy::run(amain());
+}

@@ -40,4 +40,6 @@ eddy::Task<int> amain() {
   co_return consumed == 20 ? 0 : 1;
 }
 
-int main() { return eddy::run(amain()); }
+int main() {
+  return eddy::run(amain());
+}

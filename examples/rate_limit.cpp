@@ -15,7 +15,7 @@ struct Api {
     max_in_flight = std::max(max_in_flight, ++in_flight);
     co_await eddy::sleep(50ms);
     --in_flight;
-    co_return i * i;
+    co_return i* i;
   }
 };
 
@@ -30,10 +30,13 @@ eddy::Task<int> amain() {
   for (int i = 0; i < 20; ++i) calls.push_back(limited(i));
   auto t0 = std::chrono::steady_clock::now();
   auto results = co_await eddy::gather(std::move(calls));
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   std::printf("%zu calls, at most %d in flight, %lld ms\n", results.size(), api.max_in_flight,
               static_cast<long long>(ms.count()));
   co_return api.max_in_flight == 5 ? 0 : 1;
 }
 
-int main() { return eddy::run(amain()); }
+int main() {
+  return eddy::run(amain());
+}

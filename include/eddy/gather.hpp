@@ -164,18 +164,9 @@ class AsCompleted : private detail::GroupCore {
    public:
     explicit NextAwaiter(AsCompleted& ac) noexcept : ac_(ac) {}
     bool await_ready() const noexcept { return !ac_.done_.empty() || ac_.live() == 0; }
-    bool await_suspend(std::coroutine_handle<> h) {
-      task = &detail::current_task_checked();
-      if (task->is_cancelled()) {
-        state = State::withdrawn;
-        return false;
-      }
-      ac_.waiters_.push_back(this);
-      task->suspend_on(this, h);
-      return true;
-    }
+    bool await_suspend(std::coroutine_handle<> h) { return suspend_in(ac_.waiters_, h); }
     std::optional<Finished<T>> await_resume() {
-      if (state == State::withdrawn) throw Cancelled{};
+      throw_if_withdrawn();
       if (ac_.done_.empty()) return std::nullopt;
       std::size_t i = ac_.done_.front();
       ac_.done_.pop_front();
@@ -314,7 +305,8 @@ Task<std::variant<value_or_monostate_t<T>...>> wait_any(Task<T>... tasks) {
           ? (void)result.emplace(std::in_place_index<I>, detail::take_value(std::get<I>(handles)))
           : void()),
      ...);
-  }(std::index_sequence_for<T...>{});
+  }
+  (std::index_sequence_for<T...>{});
   if (!result) throw TaskCancelled("eddy::wait_any: every task was cancelled");
   co_return std::move(*result);
 }

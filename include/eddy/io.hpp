@@ -40,9 +40,7 @@ class AsyncFd final : detail::IoSource {
     ReadyAwaiter(AsyncFd& f, bool write) noexcept : f_(f), write_(write) {}
     bool await_ready() noexcept;
     bool await_suspend(std::coroutine_handle<> h);
-    void await_resume() const {
-      if (state == State::withdrawn) throw Cancelled{};
-    }
+    void await_resume() const { throw_if_withdrawn(); }
 
    private:
     AsyncFd& f_;

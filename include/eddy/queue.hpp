@@ -128,7 +128,7 @@ class BasicQueue {
       return true;
     }
     T await_resume() {
-      if (state == State::withdrawn) throw Cancelled{};
+      throw_if_withdrawn();
       if (!item_) throw QueueShutDown();
       return std::move(*item_);
     }
@@ -159,7 +159,7 @@ class BasicQueue {
       return true;
     }
     void await_resume() const {
-      if (state == State::withdrawn) throw Cancelled{};
+      throw_if_withdrawn();
       if (shut_) throw QueueShutDown();
     }
 
@@ -206,15 +206,10 @@ class BasicQueue {
       return q_.unfinished_ == 0 && !detail::current_cancelled();
     }
     bool await_suspend(std::coroutine_handle<> h) {
-      if (detail::refuse_if_cancelled(*this)) return false;
-      if (q_.unfinished_ == 0) return false;
-      q_.joiners_.push_back(this);
-      task->suspend_on(this, h);
-      return true;
+      if (q_.unfinished_ == 0 && !detail::current_cancelled()) return false;
+      return suspend_in(q_.joiners_, h);
     }
-    void await_resume() const {
-      if (state == State::withdrawn) throw Cancelled{};
-    }
+    void await_resume() const { throw_if_withdrawn(); }
 
    private:
     BasicQueue& q_;

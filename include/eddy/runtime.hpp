@@ -129,7 +129,9 @@ TaskState<T>* make_task_state(Task<T>&& t) {
 }
 
 template <class F>
-concept TaskFactory = std::invocable<F&> && requires(F& f) { typename task_value<std::invoke_result_t<F&>>::type; };
+concept TaskFactory = std::invocable<F&> && requires(F& f) {
+  typename task_value<std::invoke_result_t<F&>>::type;
+};
 
 // Runs a callable that returns a Task with the callable stored in the new frame, so a lambda's
 // captures live as long as the task, not as long as the temporary lambda object.
@@ -148,9 +150,6 @@ class JoinAwaiterBase : public WaitNode {
   bool await_suspend(std::coroutine_handle<> h);
 
  protected:
-  void throw_if_withdrawn() const {
-    if (state == State::withdrawn) throw Cancelled{};
-  }
   TaskBase* target_;
 };
 
@@ -224,7 +223,9 @@ class TaskRef {
   // InvalidStateError if it has not finished and TaskCancelled if it was cancelled.
   std::exception_ptr exception() const;
   // Runs `cb` (soon, on the loop) once the task finishes; at once if it already has.
-  void add_done_callback(std::function<void()> cb) { detail::add_done_callback(*t_, std::move(cb)); }
+  void add_done_callback(std::function<void()> cb) {
+    detail::add_done_callback(*t_, std::move(cb));
+  }
   detail::TaskBase* base() const noexcept { return t_; }
 
  protected:
@@ -318,7 +319,8 @@ class LoopHandle {
         p->set_value(co_await std::move(t));
       }
     } catch (const Cancelled&) {
-      p->set_exception(std::make_exception_ptr(TaskCancelled("eddy: submitted task was cancelled")));
+      p->set_exception(
+          std::make_exception_ptr(TaskCancelled("eddy: submitted task was cancelled")));
       throw;
     } catch (...) {
       p->set_exception(std::current_exception());

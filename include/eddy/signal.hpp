@@ -20,9 +20,7 @@ class SignalAwaiter : public WaitNode {
   explicit SignalAwaiter(int signo) : signo_(signo) {}
   bool await_ready();
   bool await_suspend(std::coroutine_handle<> h);
-  void await_resume() const {
-    if (state == State::withdrawn) throw Cancelled{};
-  }
+  void await_resume() const { throw_if_withdrawn(); }
 
  private:
   int signo_;

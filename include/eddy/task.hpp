@@ -48,14 +48,12 @@ struct TaskPromise : PromiseBase {
   TaskFinalAwaiter final_suspend() const noexcept { return {}; }
   void unhandled_exception() noexcept { result.template emplace<2>(std::current_exception()); }
   template <class U = T>
-    requires std::is_convertible_v<U&&, T>
+  requires std::is_convertible_v<U&&, T>
   void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
     result.template emplace<1>(std::forward<U>(v));
   }
   bool failed() const noexcept { return result.index() == 2; }
-  std::exception_ptr exception() const noexcept {
-    return failed() ? std::get<2>(result) : nullptr;
-  }
+  std::exception_ptr exception() const noexcept { return failed() ? std::get<2>(result) : nullptr; }
   T take() {
     if (result.index() == 2) std::rethrow_exception(std::get<2>(result));
     assert(result.index() == 1 && "task finished without a result");

@@ -34,7 +34,9 @@ class SleepAwaiter final : TimerEntry, Waiter {
     when = timer_tick_for(deadline);
     if (when == 0) state_ = State::due;
   }
-  SleepAwaiter(SleepAwaiter&& o) noexcept : TimerEntry(), Waiter(), state_(o.state_) { when = o.when; }
+  SleepAwaiter(SleepAwaiter&& o) noexcept : TimerEntry(), Waiter(), state_(o.state_) {
+    when = o.when;
+  }
   ~SleepAwaiter() {
     if (armed) timer_disarm(this);
   }

@@ -46,7 +46,9 @@ ThreadPool& default_thread_pool() {
 }
 
 namespace detail {
-void external_begin() noexcept { current_loop_checked().external_begin(); }
+void external_begin() noexcept {
+  current_loop_checked().external_begin();
+}
 void external_end() noexcept {
   if (Loop* l = current_loop()) l->external_end();
 }

@@ -8,7 +8,9 @@ AsyncFd::AsyncFd(int fd) : fd_(fd) {
   detail::io_register(fd, this, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
 }
 
-AsyncFd::~AsyncFd() { detail::io_deregister(fd_); }
+AsyncFd::~AsyncFd() {
+  detail::io_deregister(fd_);
+}
 
 void AsyncFd::on_io(std::uint32_t ev) noexcept {
   constexpr std::uint32_t kRead = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
@@ -40,14 +42,7 @@ bool AsyncFd::ReadyAwaiter::await_ready() noexcept {
 }
 
 bool AsyncFd::ReadyAwaiter::await_suspend(std::coroutine_handle<> h) {
-  task = &detail::current_task_checked();
-  if (task->is_cancelled()) {
-    state = State::withdrawn;
-    return false;
-  }
-  (write_ ? f_.writers_ : f_.readers_).push_back(this);
-  task->suspend_on(this, h);
-  return true;
+  return suspend_in(write_ ? f_.writers_ : f_.readers_, h);
 }
 
 }  // namespace eddy

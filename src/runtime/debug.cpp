@@ -5,7 +5,9 @@
 
 namespace eddy {
 
-std::string dump_tasks() { return detail::current_loop_checked().dump_tasks(); }
+std::string dump_tasks() {
+  return detail::current_loop_checked().dump_tasks();
+}
 
 std::optional<TimePoint> current_deadline() {
   detail::TaskBase* t = detail::current_task_or_null();

@@ -21,8 +21,12 @@ namespace eddy::detail {
 
 #ifdef EDDY_NO_FRAME_POOL
 
-void* frame_alloc(std::size_t size) { return ::operator new(size); }
-void frame_free(void* p, std::size_t) noexcept { ::operator delete(p); }
+void* frame_alloc(std::size_t size) {
+  return ::operator new(size);
+}
+void frame_free(void* p, std::size_t) noexcept {
+  ::operator delete(p);
+}
 
 #else
 
@@ -57,13 +61,15 @@ std::vector<void*>* g_chunks;
 
 void* huge_chunk() {
   // Over-map, then trim to a 2 MiB-aligned range so the kernel can back it with one page.
-  void* raw = ::mmap(nullptr, 2 * kHugeChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* raw =
+      ::mmap(nullptr, 2 * kHugeChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) return nullptr;
   auto base = reinterpret_cast<std::uintptr_t>(raw);
   auto aligned = (base + kHugeChunk - 1) & ~(kHugeChunk - 1);
   if (aligned > base) ::munmap(raw, aligned - base);
   std::uintptr_t end = base + 2 * kHugeChunk;
-  if (end > aligned + kHugeChunk) ::munmap(reinterpret_cast<void*>(aligned + kHugeChunk), end - aligned - kHugeChunk);
+  if (end > aligned + kHugeChunk)
+    ::munmap(reinterpret_cast<void*>(aligned + kHugeChunk), end - aligned - kHugeChunk);
   ::madvise(reinterpret_cast<void*>(aligned), kHugeChunk, MADV_HUGEPAGE);
   return reinterpret_cast<void*>(aligned);
 }

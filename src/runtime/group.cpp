@@ -69,9 +69,10 @@ void TaskGroup::finish_join(detail::TaskBase* joiner) {
   if (joiner && joiner->is_cancelled()) {
     // Cancelled wins (it must never be swallowed), but the failures must not vanish either.
     for (auto& e : errors) {
-      detail::current_loop_checked().report({fmt::format("task group failure lost to cancellation of task '{}': {}",
-                                        joiner->display_name(), describe(e)),
-                            e, joiner->display_name()});
+      detail::current_loop_checked().report(
+          {fmt::format("task group failure lost to cancellation of task '{}': {}",
+                       joiner->display_name(), describe(e)),
+           e, joiner->display_name()});
     }
     throw Cancelled{};
   }

@@ -119,7 +119,8 @@ std::uint64_t Loop::deadline_tick(TimePoint deadline) const noexcept {
   if (deadline <= origin_) return 0;
   auto since = deadline - origin_;
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(since).count();
-  if (ms < 0 || static_cast<std::uint64_t>(ms) > (std::uint64_t{1} << 62)) return std::uint64_t{1} << 62;
+  if (ms < 0 || static_cast<std::uint64_t>(ms) > (std::uint64_t{1} << 62))
+    return std::uint64_t{1} << 62;
   return static_cast<std::uint64_t>(ms);
 }
 
@@ -189,7 +190,8 @@ void Loop::schedule(TaskBase* t) noexcept {
   if (t->queued) return;
   t->queued = true;
   // A task that never ran stays "created": run_task must know not to start a cancelled one.
-  if (t->status != TaskStatus::done && t->status != TaskStatus::created) t->status = TaskStatus::ready;
+  if (t->status != TaskStatus::done && t->status != TaskStatus::created)
+    t->status = TaskStatus::ready;
   std::size_t mask = ring_.size() - 1;
   if (((tail_ + 1) & mask) == head_) {
     // full: grow, keeping order
@@ -237,8 +239,8 @@ void Loop::run_task(TaskBase* t) {
       log(fmt::format(
           "eddy: slow step: task '{}' held the loop for {} ms (resumed at {}, ran until {}); "
           "move blocking work to eddy::to_thread",
-          t->display_name(),
-          std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), from, to));
+          t->display_name(), std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
+          from, to));
     }
   }
   tl_current_task = nullptr;
@@ -328,7 +330,8 @@ void Loop::run_callbacks() {
       cb();
     } catch (...) {
       report({fmt::format("exception in callback: {}", describe(std::current_exception())),
-              std::current_exception(), {}});
+              std::current_exception(),
+              {}});
     }
   }
   running_callbacks_.clear();
@@ -366,8 +369,9 @@ void Loop::shutdown() {
   if (tasks_.size() == 0) return;
   if (debug_) {
     for (TaskBase* t : tasks_)
-      log(fmt::format("eddy: task '{}' was still pending when the main task finished; cancelling it",
-                      t->display_name()));
+      log(fmt::format(
+          "eddy: task '{}' was still pending when the main task finished; cancelling it",
+          t->display_name()));
   }
   for (std::size_t i = 0; i < tasks_.size(); ++i) tasks_[i]->cancel();
   while (tasks_.size() > 0) run_once();
@@ -378,11 +382,21 @@ std::string Loop::dump_tasks() const {
   for (TaskBase* t : tasks_) {
     const char* st = "suspended";
     switch (t->status) {
-      case TaskStatus::created: st = "not started"; break;
-      case TaskStatus::ready: st = "ready"; break;
-      case TaskStatus::running: st = "running"; break;
-      case TaskStatus::suspended: st = "suspended"; break;
-      case TaskStatus::done: st = "done"; break;
+      case TaskStatus::created:
+        st = "not started";
+        break;
+      case TaskStatus::ready:
+        st = "ready";
+        break;
+      case TaskStatus::running:
+        st = "running";
+        break;
+      case TaskStatus::suspended:
+        st = "suspended";
+        break;
+      case TaskStatus::done:
+        st = "done";
+        break;
     }
     out += fmt::format("  task '{}' (#{}): {}{}\n", t->display_name(), t->number(), st,
                        t->is_cancelled() ? ", cancelling" : "");
@@ -414,23 +428,33 @@ void Loop::report(const ExceptionContext& ctx) const {
 
 // --- free functions the headers use
 
-Loop* current_loop() noexcept { return tl_loop; }
+Loop* current_loop() noexcept {
+  return tl_loop;
+}
 
 Loop& current_loop_checked() {
   if (!tl_loop) throw std::logic_error("eddy: no running loop on this thread (use eddy::run)");
   return *tl_loop;
 }
 
-void register_task(Loop& loop, TaskBase* t, std::string_view name) { loop.add_task(t, name); }
+void register_task(Loop& loop, TaskBase* t, std::string_view name) {
+  loop.add_task(t, name);
+}
 
-void schedule_yield(TaskBase* t) noexcept { tl_loop->schedule(t); }
+void schedule_yield(TaskBase* t) noexcept {
+  tl_loop->schedule(t);
+}
 
-void timer_arm(TimerEntry* e, TimePoint deadline) { current_loop_checked().arm(e, deadline); }
+void timer_arm(TimerEntry* e, TimePoint deadline) {
+  current_loop_checked().arm(e, deadline);
+}
 std::uint64_t timer_tick_for(TimePoint deadline) {
   Loop& l = current_loop_checked();
   return deadline <= l.now() ? 0 : l.deadline_tick(deadline);
 }
-void timer_arm_at_tick(TimerEntry* e) { current_loop_checked().arm_tick(e); }
+void timer_arm_at_tick(TimerEntry* e) {
+  current_loop_checked().arm_tick(e);
+}
 void timer_disarm(TimerEntry* e) noexcept {
   if (e->armed && tl_loop) tl_loop->disarm(e);
 }
@@ -448,19 +472,29 @@ void io_deregister(int fd, bool user) noexcept {
 LoopRunner::LoopRunner(RunOptions options)
     : loop_(new Loop(std::move(options)), [](Loop* l) { delete l; }) {}
 LoopRunner::~LoopRunner() = default;
-bool LoopRunner::run_main(TaskBase* main) { return loop_->run_main(main); }
+bool LoopRunner::run_main(TaskBase* main) {
+  return loop_->run_main(main);
+}
 
 }  // namespace eddy::detail
 
 namespace eddy {
 
-TimePoint now() { return detail::current_loop_checked().now(); }
+TimePoint now() {
+  return detail::current_loop_checked().now();
+}
 
-TaskRef current_task() { return TaskRef(&detail::current_task_checked()); }
+TaskRef current_task() {
+  return TaskRef(&detail::current_task_checked());
+}
 
-void call_soon(std::function<void()> fn) { detail::current_loop_checked().call_soon(std::move(fn)); }
+void call_soon(std::function<void()> fn) {
+  detail::current_loop_checked().call_soon(std::move(fn));
+}
 
-LoopHandle loop_handle() { return LoopHandle(detail::current_loop_checked().remote()); }
+LoopHandle loop_handle() {
+  return LoopHandle(detail::current_loop_checked().remote());
+}
 
 bool LoopHandle::call_soon_threadsafe(detail::UniqueFunction fn) const {
   if (!remote_) return false;

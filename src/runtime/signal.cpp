@@ -153,14 +153,7 @@ bool SignalAwaiter::await_ready() {
 }
 
 bool SignalAwaiter::await_suspend(std::coroutine_handle<> h) {
-  task = &current_task_checked();
-  if (task->is_cancelled()) {
-    state = State::withdrawn;
-    return false;
-  }
-  current_loop_checked().signals().waiters(signo_).push_back(this);
-  task->suspend_on(this, h);
-  return true;
+  return suspend_in(current_loop_checked().signals().waiters(signo_), h);
 }
 
 }  // namespace eddy::detail

@@ -33,23 +33,29 @@ std::vector<Symbol> read_symtab(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) f.open("/proc/self/exe", std::ios::binary);
   std::vector<char> data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (data.size() < sizeof(Elf64_Ehdr) || std::memcmp(data.data(), ELFMAG, SELFMAG) != 0) return out;
+  if (data.size() < sizeof(Elf64_Ehdr) || std::memcmp(data.data(), ELFMAG, SELFMAG) != 0)
+    return out;
   const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(data.data());
-  if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_shoff + eh->e_shnum * sizeof(Elf64_Shdr) > data.size())
+  if (eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh->e_shoff + eh->e_shnum * sizeof(Elf64_Shdr) > data.size())
     return out;
   const auto* sh = reinterpret_cast<const Elf64_Shdr*>(data.data() + eh->e_shoff);
   for (int i = 0; i < eh->e_shnum; ++i) {
     if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum) continue;
     const Elf64_Shdr& strs = sh[sh[i].sh_link];
-    if (sh[i].sh_offset + sh[i].sh_size > data.size() || strs.sh_offset + strs.sh_size > data.size()) continue;
+    if (sh[i].sh_offset + sh[i].sh_size > data.size() ||
+        strs.sh_offset + strs.sh_size > data.size())
+      continue;
     const auto* syms = reinterpret_cast<const Elf64_Sym*>(data.data() + sh[i].sh_offset);
     std::size_t n = sh[i].sh_size / sizeof(Elf64_Sym);
     for (std::size_t k = 0; k < n; ++k) {
       if (ELF64_ST_TYPE(syms[k].st_info) != STT_FUNC || syms[k].st_name >= strs.sh_size) continue;
-      out.push_back({syms[k].st_value, syms[k].st_size, data.data() + strs.sh_offset + syms[k].st_name});
+      out.push_back(
+          {syms[k].st_value, syms[k].st_size, data.data() + strs.sh_offset + syms[k].st_name});
     }
   }
-  std::sort(out.begin(), out.end(), [](const Symbol& a, const Symbol& b) { return a.start < b.start; });
+  std::sort(out.begin(), out.end(),
+            [](const Symbol& a, const Symbol& b) { return a.start < b.start; });
   return out;
 }
 
@@ -61,8 +67,8 @@ std::string demangle(const std::string& raw) {
   if (auto z = name.rfind("_Z"); z != std::string::npos && z > 0) name = name.substr(z);
   if (auto dot = name.find('.'); dot != std::string::npos) name.resize(dot);
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> d(abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status),
-                                           &std::free);
+  std::unique_ptr<char, void (*)(void*)> d(
+      abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status), &std::free);
   return status == 0 && d ? d.get() : raw;
 }
 

@@ -125,20 +125,28 @@ void add_done_callback(TaskBase& t, std::function<void()> cb) {
 }
 
 bool JoinAwaiterBase::await_suspend(std::coroutine_handle<> h) {
-  task = &current_task_checked();
-  if (task->is_cancelled()) {
-    state = State::withdrawn;
-    return false;
-  }
-  target_->extra().joiners.push_back(this);
-  task->suspend_on(this, h);
-  return true;
+  return suspend_in(target_->extra().joiners, h);
 }
 
 // --- wait lists
 
 WaitNode::~WaitNode() {
   if (state == State::waiting && list) list->remove(this);
+}
+
+bool WaitNode::suspend_in(WaitList& l, std::coroutine_handle<> h) {
+  task = &current_task_checked();
+  if (task->is_cancelled()) {
+    state = State::withdrawn;
+    return false;
+  }
+  l.push_back(this);
+  task->suspend_on(this, h);
+  return true;
+}
+
+void WaitNode::throw_if_withdrawn() const {
+  if (state == State::withdrawn) throw Cancelled{};
 }
 
 bool WaitNode::withdraw() noexcept {

@@ -31,19 +31,8 @@ class NotifyAwaiter final : public detail::WaitNode {
  public:
   explicit NotifyAwaiter(detail::WaitList& l) noexcept : list_(l) {}
   bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> h) {
-    task = &detail::current_task_checked();
-    if (task->is_cancelled()) {
-      state = State::withdrawn;
-      return false;
-    }
-    list_.push_back(this);
-    task->suspend_on(this, h);
-    return true;
-  }
-  void await_resume() const {
-    if (state == State::withdrawn) throw Cancelled{};
-  }
+  bool await_suspend(std::coroutine_handle<> h) { return suspend_in(list_, h); }
+  void await_resume() const { throw_if_withdrawn(); }
 
  private:
   detail::WaitList& list_;
@@ -109,7 +98,7 @@ bool Barrier::WaitAwaiter::await_suspend(std::coroutine_handle<> h) {
 }
 
 std::size_t Barrier::WaitAwaiter::await_resume() const {
-  if (state == State::withdrawn) throw Cancelled{};
+  throw_if_withdrawn();
   if (broken_) throw BrokenBarrierError();
   return index_;
 }

@@ -110,14 +110,17 @@ EDDY_TEST(Nesting, BothDeadlinesTogetherAreAttributedToTheOuter) {
     }
   };
   EXPECT_THROW(co_await eddy::timeout(1s, inner()), eddy::TimeoutError);
-  EXPECT_EQ(inner_saw, "Cancelled") << "an enclosing cancellation is never turned into an inner timeout";
+  EXPECT_EQ(inner_saw, "Cancelled")
+      << "an enclosing cancellation is never turned into an inner timeout";
 }
 
 EDDY_TEST(Nesting, NearestDeadlineIsVisible) {
   EXPECT_FALSE(eddy::current_deadline().has_value());
   auto t0 = eddy::now();
   auto probe = []() -> eddy::Task<eddy::TimePoint> { co_return *eddy::current_deadline(); };
-  auto inner = [&]() -> eddy::Task<eddy::TimePoint> { co_return co_await eddy::timeout(5s, probe()); };
+  auto inner = [&]() -> eddy::Task<eddy::TimePoint> {
+    co_return co_await eddy::timeout(5s, probe());
+  };
   EXPECT_EQ(co_await eddy::timeout(2s, inner()), t0 + 2s);
   EXPECT_EQ(co_await eddy::timeout(9s, eddy::timeout(3s, probe())), t0 + 3s);
 }

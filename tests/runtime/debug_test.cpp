@@ -81,8 +81,12 @@ TEST(Debug, SlowStepsAreNotMeasuredOutsideDebugMode) {
 
 // External linkage: with -rdynamic their names show in the dump.
 namespace debug_test {
-eddy::Task<> innermost(eddy::Event& e) { co_await e.wait(); }
-eddy::Task<> middle(eddy::Event& e) { co_await innermost(e); }
+eddy::Task<> innermost(eddy::Event& e) {
+  co_await e.wait();
+}
+eddy::Task<> middle(eddy::Event& e) {
+  co_await innermost(e);
+}
 }  // namespace debug_test
 
 namespace {

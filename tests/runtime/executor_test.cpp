@@ -147,8 +147,10 @@ EDDY_TEST(RunIn, CallsRunInParallelOnAPoolOfTwo) {
     both.count_down();
     return wait_for_latch(both);
   };
-  auto a = eddy::spawn([&]() -> eddy::Task<bool> { co_return co_await eddy::run_in(pool, rendezvous); });
-  auto b = eddy::spawn([&]() -> eddy::Task<bool> { co_return co_await eddy::run_in(pool, rendezvous); });
+  auto a =
+      eddy::spawn([&]() -> eddy::Task<bool> { co_return co_await eddy::run_in(pool, rendezvous); });
+  auto b =
+      eddy::spawn([&]() -> eddy::Task<bool> { co_return co_await eddy::run_in(pool, rendezvous); });
   EXPECT_TRUE(co_await a);
   EXPECT_TRUE(co_await b);
 }
@@ -176,7 +178,8 @@ TEST(ToThreadCancel, TimeoutResumesTheTaskWhileTheThreadFinishesLater) {
         }
         release.count_down();
         // The late result arrives and is dropped; wait (bounded) until it has been destroyed.
-        for (int i = 0; i < 10000 && !(finished && Tracked::alive == 0); ++i) co_await eddy::sleep(1ms);
+        for (int i = 0; i < 10000 && !(finished && Tracked::alive == 0); ++i)
+          co_await eddy::sleep(1ms);
         events.push_back(finished ? "finished" : "still busy");
         EXPECT_EQ(Tracked::alive, 0);
       }(),
@@ -225,11 +228,11 @@ TEST(ToThreadCancel, LoopMayEndBeforeTheDroppedCallFinishes) {
   eddy::run(
       [&]() -> eddy::Task<> {
         EXPECT_FALSE(co_await eddy::move_on_after(10ms, eddy::run_in(pool, [&] {
-          Tracked result;
-          wait_for_latch(release);
-          finished = true;
-          return result;
-        })));
+                                                    Tracked result;
+                                                    wait_for_latch(release);
+                                                    finished = true;
+                                                    return result;
+                                                  })));
       }(),
       real_clock());
   EXPECT_FALSE(finished);

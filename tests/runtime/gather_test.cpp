@@ -21,7 +21,9 @@ eddy::Task<int> fail_after(eddy::Duration d, std::string msg) {
   co_await eddy::sleep(d);
   throw std::invalid_argument(msg);
 }
-eddy::Task<> nothing_after(eddy::Duration d) { co_await eddy::sleep(d); }
+eddy::Task<> nothing_after(eddy::Duration d) {
+  co_await eddy::sleep(d);
+}
 
 EDDY_TEST(Gather, TupleOfResultsConcurrently) {
   auto t0 = eddy::now();

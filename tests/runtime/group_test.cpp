@@ -223,7 +223,7 @@ TEST(TaskGroup, DestroyedUnjoinedGroupIsReportedAndChildrenDestroyed) {
             co_await eddy::sleep(1h);
           });
           co_await eddy::sleep(1ms);  // the child is now suspended in its sleep
-        }  // oops: no join
+        }                             // oops: no join
         EXPECT_TRUE(child_local_destroyed);
       },
       opts);

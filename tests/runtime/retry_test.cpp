@@ -109,31 +109,31 @@ EDDY_TEST(Retry, RetryOnSkipsOtherErrorTypes) {
   EXPECT_EQ(eddy::now(), t0);
 
   Flaky<Transient> ok{2};
-  EXPECT_EQ(co_await eddy::retry({.max_attempts = 5,
-                                  .base_delay = 1ms,
-                                  .retry_if = eddy::retry_on<Fatal, Transient>()},
-                                 [&] { return ok(); }),
-            42);
+  EXPECT_EQ(
+      co_await eddy::retry(
+          {.max_attempts = 5, .base_delay = 1ms, .retry_if = eddy::retry_on<Fatal, Transient>()},
+          [&] { return ok(); }),
+      42);
   EXPECT_EQ(ok.calls, 3);
 }
 
 EDDY_TEST(Retry, RetryOnMatchesDerivedTypes) {
   Flaky<Transient> op{1};  // Transient derives from std::runtime_error
-  EXPECT_EQ(co_await eddy::retry({.base_delay = 1ms, .retry_if = eddy::retry_on<std::runtime_error>()},
-                                 [&] { return op(); }),
-            42);
+  EXPECT_EQ(
+      co_await eddy::retry({.base_delay = 1ms, .retry_if = eddy::retry_on<std::runtime_error>()},
+                           [&] { return op(); }),
+      42);
   EXPECT_EQ(op.calls, 2);
 }
 
 EDDY_TEST(Retry, RetryIfPredicateSeesTheError) {
   int calls = 0;
   std::vector<std::string> seen;
-  auto policy = eddy::RetryPolicy{.max_attempts = 10,
-                                  .base_delay = 1ms,
-                                  .retry_if = [&](const std::exception& e) {
-                                    seen.push_back(e.what());
-                                    return std::string(e.what()) != "stop";
-                                  }};
+  auto policy = eddy::RetryPolicy{
+      .max_attempts = 10, .base_delay = 1ms, .retry_if = [&](const std::exception& e) {
+        seen.push_back(e.what());
+        return std::string(e.what()) != "stop";
+      }};
   EXPECT_THROW(co_await eddy::retry(policy,
                                     [&]() -> eddy::Task<int> {
                                       ++calls;
@@ -185,12 +185,13 @@ EDDY_TEST(Retry, MaxDelayCapsTheBackoff) {
   std::vector<eddy::Duration> delays;
   Flaky<> op{4};
   auto t0 = eddy::now();
-  co_await eddy::retry({.max_attempts = 5,
-                        .base_delay = 100ms,
-                        .multiplier = 10,
-                        .max_delay = 500ms,
-                        .on_retry = [&](int, const std::exception&, eddy::Duration d) { delays.push_back(d); }},
-                       [&] { return op(); });
+  co_await eddy::retry(
+      {.max_attempts = 5,
+       .base_delay = 100ms,
+       .multiplier = 10,
+       .max_delay = 500ms,
+       .on_retry = [&](int, const std::exception&, eddy::Duration d) { delays.push_back(d); }},
+      [&] { return op(); });
   EXPECT_EQ(delays, (std::vector<eddy::Duration>{100ms, 500ms, 500ms, 500ms}));
   EXPECT_EQ(eddy::now() - t0, 1600ms);
 }
@@ -199,13 +200,14 @@ EDDY_TEST(Retry, JitterKeepsDelaysWithinRange) {
   constexpr double kJitter = 0.5;
   std::vector<eddy::Duration> delays;
   Flaky<> op{60};
-  co_await eddy::retry({.max_attempts = 61,
-                        .base_delay = 100ms,
-                        .multiplier = 2,
-                        .max_delay = 1s,
-                        .jitter = kJitter,
-                        .on_retry = [&](int, const std::exception&, eddy::Duration d) { delays.push_back(d); }},
-                       [&] { return op(); });
+  co_await eddy::retry(
+      {.max_attempts = 61,
+       .base_delay = 100ms,
+       .multiplier = 2,
+       .max_delay = 1s,
+       .jitter = kJitter,
+       .on_retry = [&](int, const std::exception&, eddy::Duration d) { delays.push_back(d); }},
+      [&] { return op(); });
   EDDY_CO_ASSERT(delays.size() == 60u);
   std::set<eddy::Duration::rep> distinct;
   for (std::size_t n = 0; n < delays.size(); ++n) {
@@ -221,12 +223,13 @@ EDDY_TEST(Retry, JitterKeepsDelaysWithinRange) {
 EDDY_TEST(Retry, FullJitterStaysBetweenZeroAndTheDelay) {
   std::vector<eddy::Duration> delays;
   Flaky<> op{30};
-  co_await eddy::retry({.max_attempts = 31,
-                        .base_delay = 200ms,
-                        .multiplier = 1,
-                        .jitter = 1.0,
-                        .on_retry = [&](int, const std::exception&, eddy::Duration d) { delays.push_back(d); }},
-                       [&] { return op(); });
+  co_await eddy::retry(
+      {.max_attempts = 31,
+       .base_delay = 200ms,
+       .multiplier = 1,
+       .jitter = 1.0,
+       .on_retry = [&](int, const std::exception&, eddy::Duration d) { delays.push_back(d); }},
+      [&] { return op(); });
   for (auto d : delays) {
     EXPECT_GE(d, 0ms);
     EXPECT_LE(d, 200ms);

@@ -26,7 +26,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void send(int signo) { ASSERT_EQ(::kill(::getpid(), signo), 0); }
+void send(int signo) {
+  ASSERT_EQ(::kill(::getpid(), signo), 0);
+}
 
 }  // namespace
 
@@ -52,7 +54,7 @@ EDDY_TEST(Signal, DeliveryWhileNobodyWaitsIsNotLost) {
   auto t0 = eddy::now();
   EXPECT_TRUE(co_await eddy::move_on_after(1s, eddy::signal(SIGUSR2)));
   EXPECT_TRUE(co_await eddy::move_on_after(1s, eddy::signal(SIGUSR2)));
-  EXPECT_EQ(eddy::now(), t0);  // both returned at once
+  EXPECT_EQ(eddy::now(), t0);                                               // both returned at once
   EXPECT_FALSE(co_await eddy::move_on_after(10ms, eddy::signal(SIGUSR2)));  // one per delivery
 }
 
@@ -113,11 +115,14 @@ EDDY_TEST(Signal, TimeoutAroundWait) {
 
 namespace {
 std::atomic<int> g_own_handler_calls{0};
-void own_handler(int) { ++g_own_handler_calls; }
+void own_handler(int) {
+  ++g_own_handler_calls;
+}
 }  // namespace
 
 TEST(Signal, PreviousHandlerIsRestoredWhenTheLoopEnds) {
-  struct sigaction mine {}, saved{};
+  struct sigaction mine {
+  }, saved{};
   mine.sa_handler = &own_handler;
   sigemptyset(&mine.sa_mask);
   ASSERT_EQ(::sigaction(SIGUSR2, &mine, &saved), 0);
@@ -183,6 +188,7 @@ TEST(Signal, SigusrOneLogsATaskDumpInDebugMode) {
       },
       opts);
   bool dumped = false;
-  for (auto& l : log) dumped |= l.find("live task") != std::string::npos && l.find("sleepy") != std::string::npos;
+  for (auto& l : log)
+    dumped |= l.find("live task") != std::string::npos && l.find("sleepy") != std::string::npos;
   EXPECT_TRUE(dumped);
 }

@@ -15,7 +15,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-eddy::Task<int> answer() { co_return 42; }
+eddy::Task<int> answer() {
+  co_return 42;
+}
 eddy::Task<int> fail_with(std::string msg) {
   co_await eddy::yield_now();
   throw std::runtime_error(msg);
@@ -73,7 +75,9 @@ TEST(Run, NestedRunIsRefused) {
   });
 }
 
-TEST(Run, SpawnOutsideALoopIsRefused) { EXPECT_THROW(eddy::spawn(answer()), std::logic_error); }
+TEST(Run, SpawnOutsideALoopIsRefused) {
+  EXPECT_THROW(eddy::spawn(answer()), std::logic_error);
+}
 
 TEST(Run, CancelsAndAwaitsTasksLeftRunningAtExit) {
   bool cleaned = false;
@@ -144,14 +148,15 @@ EDDY_TEST(Spawn, TaskCancelledBeforeItStartsNeverRuns) {
 }
 
 EDDY_TEST(Spawn, MoveOnlyResultsAreMovedOut) {
-  auto h = eddy::spawn([]() -> eddy::Task<std::unique_ptr<int>> { co_return std::make_unique<int>(7); });
+  auto h =
+      eddy::spawn([]() -> eddy::Task<std::unique_ptr<int>> { co_return std::make_unique<int>(7); });
   std::unique_ptr<int> p = co_await std::move(h);
   EXPECT_EQ(*p, 7);
 }
 
 EDDY_TEST(Spawn, NamesAndCurrentTask) {
-  auto h = eddy::spawn(
-      []() -> eddy::Task<std::string> { co_return eddy::current_task().name(); }, "fetcher");
+  auto h = eddy::spawn([]() -> eddy::Task<std::string> { co_return eddy::current_task().name(); },
+                       "fetcher");
   EXPECT_EQ(co_await h, "fetcher");
   EXPECT_EQ(eddy::current_task().name(), "main");
   auto unnamed = eddy::spawn(answer());
@@ -270,7 +275,8 @@ TEST(Loop, OtherThreadsSubmitThroughALoopHandle) {
 }
 
 TEST(Loop, HandleOutlivesTheLoopSafely) {
-  eddy::LoopHandle h = eddy::run([]() -> eddy::Task<eddy::LoopHandle> { co_return eddy::loop_handle(); }());
+  eddy::LoopHandle h =
+      eddy::run([]() -> eddy::Task<eddy::LoopHandle> { co_return eddy::loop_handle(); }());
   EXPECT_FALSE(h.call_soon_threadsafe([] {}));
   auto fut = h.submit(answer());
   EXPECT_THROW(fut.get(), eddy::Error);

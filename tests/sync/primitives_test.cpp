@@ -452,7 +452,9 @@ EDDY_TEST(Barrier, SinglePartyPassesAtOnce) {
   EXPECT_EQ(eddy::now(), t0);
 }
 
-TEST(Barrier, ZeroPartiesIsInvalid) { EXPECT_THROW(eddy::Barrier(0), std::invalid_argument); }
+TEST(Barrier, ZeroPartiesIsInvalid) {
+  EXPECT_THROW(eddy::Barrier(0), std::invalid_argument);
+}
 
 EDDY_TEST(Barrier, AbortBreaksPresentAndFutureWaitersUntilReset) {
   eddy::Barrier barrier(3);

@@ -180,8 +180,8 @@ EDDY_TEST(Queue, FreedSlotGoesToTheWaitingPutterNotANewcomer) {
   auto putter = eddy::spawn([&]() -> eddy::Task<> { co_await q.put(2); });
   co_await eddy::sleep(1ms);
   EXPECT_EQ(co_await q.get(), 1);
-  EXPECT_EQ(q.size(), 1u);       // the waiting putter's item moved in
-  EXPECT_FALSE(q.try_put(99));   // so there is no room for a newcomer
+  EXPECT_EQ(q.size(), 1u);      // the waiting putter's item moved in
+  EXPECT_FALSE(q.try_put(99));  // so there is no room for a newcomer
   EXPECT_EQ(co_await q.get(), 2);
   co_await putter;
 }
@@ -413,7 +413,7 @@ EDDY_TEST(QueueCancel, PutAcceptedThenCancelledReturnsNormally) {
   });
   co_await eddy::sleep(1ms);
   EXPECT_EQ(co_await q.get(), 1);  // moves 2 in and wakes the victim...
-  victim.cancel();                  // ...which is cancelled before it runs
+  victim.cancel();                 // ...which is cancelled before it runs
   EXPECT_THROW(co_await victim, eddy::TaskCancelled);
   EXPECT_TRUE(put_returned);  // the producer knows its item went in
   EXPECT_EQ(q.try_get(), 2);

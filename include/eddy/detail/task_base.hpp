@@ -101,7 +101,7 @@ class TaskBase {
   std::coroutine_handle<> root;
   Waiter* waiting_on = nullptr;
   CancelScopeNode* scope = nullptr;
-  PromiseBase* leaf = nullptr;     // innermost coroutine, for task dumps
+  PromiseBase* leaf = nullptr;       // innermost coroutine, for task dumps
   const char* where_file = nullptr;  // where it last blocked (see detail/where.hpp)
   GroupCore* group = nullptr;
   TaskExtras* extras = nullptr;
@@ -122,7 +122,9 @@ class TaskBase {
 // thread_local: a plain TLS slot with no init wrapper, read on every co_await.
 extern __thread TaskBase* tl_current_task;
 
-inline TaskBase* current_task_or_null() noexcept { return tl_current_task; }
+inline TaskBase* current_task_or_null() noexcept {
+  return tl_current_task;
+}
 [[noreturn]] void throw_no_task();
 // Throws std::logic_error when called outside a running eddy task.
 inline TaskBase& current_task_checked() {

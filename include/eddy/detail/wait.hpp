@@ -12,6 +12,7 @@
 // no item" hold. Tasks are always resumed from the loop's ready queue, never inline.
 #pragma once
 
+#include <coroutine>
 #include <cstdint>
 
 namespace eddy::detail {
@@ -46,6 +47,12 @@ class WaitNode : public Waiter {
   ~WaitNode();
 
   bool withdraw() noexcept override;
+
+  // The usual await_suspend: if the current task is already being cancelled, do not suspend
+  // (await_resume then throws); otherwise join `list` and suspend the task here.
+  bool suspend_in(WaitList& list, std::coroutine_handle<> h);
+  // The usual first line of await_resume.
+  void throw_if_withdrawn() const;
 
   State state = State::idle;
   TaskBase* task = nullptr;

@@ -31,19 +31,8 @@ class Event {
       detail::TaskBase* t = detail::current_task_or_null();
       return e_.flag_ && !(t && t->is_cancelled());
     }
-    bool await_suspend(std::coroutine_handle<> h) {
-      task = &detail::current_task_checked();
-      if (task->is_cancelled()) {
-        state = State::withdrawn;
-        return false;
-      }
-      e_.waiters_.push_back(this);
-      task->suspend_on(this, h);
-      return true;
-    }
-    void await_resume() const {
-      if (state == State::withdrawn) throw Cancelled{};
-    }
+    bool await_suspend(std::coroutine_handle<> h) { return suspend_in(e_.waiters_, h); }
+    void await_resume() const { throw_if_withdrawn(); }
 
    private:
     Event& e_;

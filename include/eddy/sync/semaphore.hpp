@@ -65,18 +65,9 @@ class Semaphore {
       }
       return false;
     }
-    bool await_suspend(std::coroutine_handle<> h) {
-      task = &detail::current_task_checked();
-      if (task->is_cancelled()) {
-        state = State::withdrawn;
-        return false;
-      }
-      s_.waiters_.push_back(this);
-      task->suspend_on(this, h);
-      return true;
-    }
+    bool await_suspend(std::coroutine_handle<> h) { return suspend_in(s_.waiters_, h); }
     Permit await_resume() {
-      if (state == State::withdrawn) throw Cancelled{};
+      throw_if_withdrawn();
       return Permit(&s_);
     }
 

@@ -14,15 +14,17 @@
 
 #include "eddy/testing/virtual_clock.hpp"
 
-#define EDDY_TEST(suite, name)                                                     \
-  static ::eddy::Task<void> eddy_test_body_##suite##_##name();                     \
-  TEST(suite, name) { ::eddy::testing::run_virtual(eddy_test_body_##suite##_##name()); } \
+#define EDDY_TEST(suite, name)                                       \
+  static ::eddy::Task<void> eddy_test_body_##suite##_##name();       \
+  TEST(suite, name) {                                                \
+    ::eddy::testing::run_virtual(eddy_test_body_##suite##_##name()); \
+  }                                                                  \
   static ::eddy::Task<void> eddy_test_body_##suite##_##name()
 
-#define EDDY_CO_ASSERT(cond)                        \
-  do {                                              \
-    if (!(cond)) {                                  \
+#define EDDY_CO_ASSERT(cond)                       \
+  do {                                             \
+    if (!(cond)) {                                 \
       ADD_FAILURE() << "assertion failed: " #cond; \
-      co_return;                                    \
-    }                                               \
+      co_return;                                   \
+    }                                              \
   } while (0)
