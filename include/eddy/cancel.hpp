@@ -45,7 +45,6 @@ class ScopeGuard final : public CancelScopeNode, TimerEntry {
       if (deadline <= now()) {
         cancelled = true;  // already expired: the first await inside raises
       } else {
-        fire = &ScopeGuard::on_fire;
         timer_arm(this, deadline);
       }
     }
@@ -72,7 +71,7 @@ class ScopeGuard final : public CancelScopeNode, TimerEntry {
   TaskBase& task() const noexcept { return *task_; }
 
  private:
-  static void on_fire(TimerEntry* e) noexcept { static_cast<ScopeGuard*>(e)->cancel(); }
+  void on_timer() noexcept override { cancel(); }
   TaskBase* task_;
   bool exited_ = false;
 };

@@ -28,15 +28,13 @@ void schedule_yield(TaskBase* t) noexcept;
 
 // The deadline is turned into a timer tick when the awaiter is made (`sleep()` is called in
 // the co_await expression itself), so the frame holds no separate deadline.
-class SleepAwaiter final : TimerEntry, Waiter {
+class SleepAwaiter final : TimerEntry {
  public:
   explicit SleepAwaiter(TimePoint deadline) {
     when = timer_tick_for(deadline);
     if (when == 0) state_ = State::due;
   }
-  SleepAwaiter(SleepAwaiter&& o) noexcept : TimerEntry(), Waiter(), state_(o.state_) {
-    when = o.when;
-  }
+  SleepAwaiter(SleepAwaiter&& o) noexcept : TimerEntry(), state_(o.state_) { when = o.when; }
   ~SleepAwaiter() {
     if (armed) timer_disarm(this);
   }
@@ -54,7 +52,6 @@ class SleepAwaiter final : TimerEntry, Waiter {
       schedule_yield(task_);
     } else {
       state_ = State::timer;
-      fire = &SleepAwaiter::on_fire;
       timer_arm_at_tick(this);
     }
     return true;
@@ -73,13 +70,10 @@ class SleepAwaiter final : TimerEntry, Waiter {
 
  private:
   enum class State : unsigned char { idle, due, timer, yielded, withdrawn };
-  static void on_fire(TimerEntry* e) noexcept {
-    auto* self = static_cast<SleepAwaiter*>(e);
-    self->task_->wake();
-  }
+  void on_timer() noexcept override { task_->wake(); }
 
+  State state_ = State::idle;  // first: it fits in TimerEntry's tail padding
   TaskBase* task_ = nullptr;
-  State state_ = State::idle;
 };
 
 }  // namespace detail
@@ -97,9 +91,23 @@ inline TimePoint deadline_after(Duration d) {
 }
 }  // namespace detail
 
-inline detail::SleepAwaiter sleep(Duration d, detail::Where w = {}) {
+namespace detail {
+// Any duration type to steady_clock's, saturating instead of overflowing (sleep(hours::max())).
+template <class Rep, class Period>
+Duration saturating_duration(std::chrono::duration<Rep, Period> d) noexcept {
+  using Seconds = std::chrono::duration<double>;
+  if (Seconds(d) >= Seconds(Duration::max())) return Duration::max();
+  if (Seconds(d) <= Seconds(Duration::zero())) return Duration::zero();
+  return std::chrono::duration_cast<Duration>(d);
+}
+}  // namespace detail
+
+// Templated on the duration type so `sleep(1s)` passes the literal straight through: GCC
+// keeps a co_await's call arguments in the frame, and a converted copy would cost 8 bytes more.
+template <class Rep, class Period>
+detail::SleepAwaiter sleep(std::chrono::duration<Rep, Period> d, detail::Where w = {}) {
   detail::note_where(w);
-  return detail::SleepAwaiter(detail::deadline_after(d));
+  return detail::SleepAwaiter(detail::deadline_after(detail::saturating_duration(d)));
 }
 
 }  // namespace eddy

@@ -207,6 +207,24 @@ void Loop::schedule(TaskBase* t) noexcept {
   tail_ = (tail_ + 1) & mask;
 }
 
+// After a burst (a million tasks spawned at once), give back the ready ring's and the
+// registry's peak memory once they are mostly empty, instead of holding it for good.
+void Loop::trim() {
+  constexpr std::size_t kKeep = 4096;
+  std::size_t mask = ring_.size() - 1;
+  std::size_t queued = (tail_ - head_) & mask;
+  if (ring_.size() > kKeep && queued < ring_.size() / 8) {
+    std::size_t cap = kKeep;
+    while (cap < queued * 4) cap *= 2;
+    std::vector<TaskBase*> smaller(cap);
+    for (std::size_t i = 0; i < queued; ++i) smaller[i] = ring_[(head_ + i) & mask];
+    ring_.swap(smaller);
+    head_ = 0;
+    tail_ = queued;
+  }
+  if (tasks_.capacity() > kKeep && tasks_.size() < tasks_.capacity() / 8) tasks_.shrink_to_fit();
+}
+
 void Loop::add_task(TaskBase* t, std::string_view name) {
   if (!name.empty()) t->extra().name = std::string(name);
   t->reg_index = static_cast<std::uint32_t>(tasks_.size());
@@ -301,6 +319,7 @@ void Loop::run_once() {
     return;
   }
   steps_since_poll_ = 0;
+  trim();
   poll(poll_timeout_ms());
   update_now();
   if (virtual_ && head_ == tail_ && callbacks_.empty()) {

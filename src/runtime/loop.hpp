@@ -89,6 +89,7 @@ class Loop {
   void run_once();
   void run_ready();
   void run_callbacks();
+  void trim();
   void poll(int timeout_ms);
   void drain_remote();
   void run_task(TaskBase* t);

@@ -99,7 +99,7 @@ std::size_t TimerWheel::advance(std::uint64_t now_tick) noexcept {
       e->armed = false;
       --count_;
       ++fired;
-      e->fire(e);
+      e->on_timer();
     }
   };
   // Firing may arm new timers (never due before now), so detach lists before firing.

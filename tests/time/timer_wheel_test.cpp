@@ -18,15 +18,11 @@ struct Probe : TimerEntry {
   std::uint64_t fired_at = 0;
   bool fired = false;
   static inline std::uint64_t now = 0;
-  static void on_fire(TimerEntry* e) noexcept {
-    auto* p = static_cast<Probe*>(e);
-    p->fired = true;
-    p->fired_at = now;
+  void on_timer() noexcept override {
+    fired = true;
+    fired_at = now;
   }
-  explicit Probe(std::uint64_t w = 0) {
-    when = w;
-    fire = &Probe::on_fire;
-  }
+  explicit Probe(std::uint64_t w = 0) { when = w; }
 };
 
 TEST(TimerWheel, FiresAtDeadlineNotBefore) {

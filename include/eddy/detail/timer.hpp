@@ -8,16 +8,28 @@
 #include <chrono>
 #include <cstdint>
 
+#include "eddy/detail/wait.hpp"
+
 namespace eddy::detail {
 
-struct TimerEntry {
+// A timer is a Waiter too, so an awaiter that waits on a timer (sleep) carries a single
+// vtable pointer for both `withdraw` and `on_timer`: 16 bytes less in every frame that sleeps.
+class TimerEntry : public Waiter {
+ public:
+  virtual void on_timer() noexcept = 0;
+  bool withdraw() noexcept override { return false; }
+
   TimerEntry* prev = nullptr;
   TimerEntry* next = nullptr;
   std::uint64_t when = 0;  // tick
-  void (*fire)(TimerEntry*) noexcept = nullptr;
   std::uint8_t level = 0;
   std::uint8_t slot = 0;
   bool armed = false;
+
+ protected:
+  TimerEntry() = default;
+  TimerEntry(const TimerEntry&) = default;
+  ~TimerEntry() = default;
 };
 
 // Arms `e` on the current thread's loop to fire at `deadline` (steady_clock, or the virtual
