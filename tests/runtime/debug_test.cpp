@@ -8,6 +8,7 @@
 
 #include "eddy/eddy.hpp"
 #include "eddy/testing/virtual_clock.hpp"
+#include "support/helpers.hpp"
 
 using namespace std::chrono_literals;
 
@@ -19,18 +20,12 @@ void spin_for(std::chrono::milliseconds d) {
   }
 }
 
-bool contains(const std::vector<std::string>& lines, const std::string& what) {
-  for (auto& l : lines)
-    if (l.find(what) != std::string::npos) return true;
-  return false;
-}
-
 TEST(Debug, SlowStepIsReportedWithTheTaskName) {
-  std::vector<std::string> log;
+  eddy_test::LogCapture log;
   eddy::RunOptions opts;
   opts.debug = true;
   opts.slow_step = 20ms;
-  opts.log = [&](std::string_view s) { log.emplace_back(s); };
+  opts.log = log.sink();
   eddy::testing::run_virtual(
       []() -> eddy::Task<> {
         auto h = eddy::spawn(
@@ -43,38 +38,38 @@ TEST(Debug, SlowStepIsReportedWithTheTaskName) {
         co_await h;
       },
       opts);
-  ASSERT_TRUE(contains(log, "slow step")) << "no slow-step warning";
-  EXPECT_TRUE(contains(log, "blocking-worker"));
-  EXPECT_TRUE(contains(log, "debug_test.cpp"));
+  ASSERT_TRUE(log.has({"slow step"})) << "no slow-step warning";
+  EXPECT_TRUE(log.has({"blocking-worker"}));
+  EXPECT_TRUE(log.has({"debug_test.cpp"}));
 }
 
 TEST(Debug, FastStepsAreNotReported) {
-  std::vector<std::string> log;
+  eddy_test::LogCapture log;
   eddy::RunOptions opts;
   opts.debug = true;
   opts.slow_step = 5000ms;
-  opts.log = [&](std::string_view s) { log.emplace_back(s); };
+  opts.log = log.sink();
   eddy::testing::run_virtual(
       []() -> eddy::Task<> {
         for (int i = 0; i < 100; ++i) co_await eddy::yield_now();
       },
       opts);
-  EXPECT_FALSE(contains(log, "slow step"));
+  EXPECT_FALSE(log.has({"slow step"}));
 }
 
 TEST(Debug, SlowStepsAreNotMeasuredOutsideDebugMode) {
-  std::vector<std::string> log;
+  eddy_test::LogCapture log;
   eddy::RunOptions opts;
   opts.debug = false;
   opts.slow_step = 1ms;
-  opts.log = [&](std::string_view s) { log.emplace_back(s); };
+  opts.log = log.sink();
   eddy::testing::run_virtual(
       []() -> eddy::Task<> {
         spin_for(20ms);
         co_return;
       },
       opts);
-  EXPECT_FALSE(contains(log, "slow step"));
+  EXPECT_FALSE(log.has({"slow step"}));
 }
 
 }  // namespace
@@ -116,18 +111,18 @@ TEST(Debug, DumpShowsEveryTaskWithItsAwaitChain) {
 }
 
 TEST(Debug, TasksPendingAtExitAreListed) {
-  std::vector<std::string> log;
+  eddy_test::LogCapture log;
   eddy::RunOptions opts;
   opts.debug = true;
-  opts.log = [&](std::string_view s) { log.emplace_back(s); };
+  opts.log = log.sink();
   eddy::testing::run_virtual(
       []() -> eddy::Task<> {
         eddy::spawn([]() -> eddy::Task<> { co_await eddy::sleep(1h); }, "forgotten");
         co_return;
       },
       opts);
-  EXPECT_TRUE(contains(log, "forgotten"));
-  EXPECT_TRUE(contains(log, "still pending"));
+  EXPECT_TRUE(log.has({"forgotten"}));
+  EXPECT_TRUE(log.has({"still pending"}));
 }
 
 }  // namespace

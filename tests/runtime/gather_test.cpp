@@ -8,18 +8,15 @@
 
 #include "eddy/eddy.hpp"
 #include "eddy/testing/gtest.hpp"
+#include "support/helpers.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-eddy::Task<int> after(eddy::Duration d, int v) {
-  co_await eddy::sleep(d);
-  co_return v;
-}
+using eddy_test::after;
 eddy::Task<int> fail_after(eddy::Duration d, std::string msg) {
-  co_await eddy::sleep(d);
-  throw std::invalid_argument(msg);
+  return eddy_test::fail_after<std::invalid_argument>(d, std::move(msg));
 }
 eddy::Task<> nothing_after(eddy::Duration d) {
   co_await eddy::sleep(d);

@@ -7,19 +7,14 @@
 
 #include "eddy/eddy.hpp"
 #include "eddy/testing/gtest.hpp"
+#include "support/helpers.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-eddy::Task<int> after(eddy::Duration d, int v) {
-  co_await eddy::sleep(d);
-  co_return v;
-}
-eddy::Task<int> fail_after(eddy::Duration d, std::string msg) {
-  co_await eddy::sleep(d);
-  throw std::runtime_error(msg);
-}
+using eddy_test::after;
+using eddy_test::fail_after;
 
 std::vector<std::string> messages(const eddy::ExceptionGroup& eg) {
   std::vector<std::string> out;

@@ -21,6 +21,7 @@
 #include "eddy/signal.hpp"
 #include "eddy/testing/gtest.hpp"
 #include "eddy/time.hpp"
+#include "support/helpers.hpp"
 
 using namespace std::chrono_literals;
 
@@ -174,10 +175,10 @@ TEST(Signal, SigintCancelsTheMainTaskAndRunThrowsInterrupted) {
 
 // Debug mode: SIGUSR1 makes the loop log a task dump (for a hung service).
 TEST(Signal, SigusrOneLogsATaskDumpInDebugMode) {
-  std::vector<std::string> log;
+  eddy_test::LogCapture log;
   eddy::RunOptions opts;
   opts.debug = true;
-  opts.log = [&](std::string_view s) { log.emplace_back(s); };
+  opts.log = log.sink();
   eddy::testing::run_virtual(
       []() -> eddy::Task<> {
         auto h = eddy::spawn([]() -> eddy::Task<> { co_await eddy::sleep(1h); }, "sleepy");
@@ -187,8 +188,5 @@ TEST(Signal, SigusrOneLogsATaskDumpInDebugMode) {
         h.cancel();
       },
       opts);
-  bool dumped = false;
-  for (auto& l : log)
-    dumped |= l.find("live task") != std::string::npos && l.find("sleepy") != std::string::npos;
-  EXPECT_TRUE(dumped);
+  EXPECT_TRUE(log.has({"live task", "sleepy"}));
 }
