@@ -98,8 +98,6 @@ class TaskGroup : private detail::GroupCore {
  private:
   template <class F>
   friend Task<void> detail::run_task_group(F body);
-  template <class... T>
-  friend struct GatherAccess;
   friend struct GroupAccess;
 
   explicit TaskGroup(bool collect_errors) noexcept : collect_errors_(collect_errors) {}

@@ -140,10 +140,6 @@ inline Task<void> TaskPromise<void>::get_return_object() noexcept {
   return Task<void>(std::coroutine_handle<TaskPromise<void>>::from_promise(*this));
 }
 
-template <class A>
-struct AwaitResult {
-  using type = decltype(std::declval<A>().operator co_await().await_resume());
-};
 }  // namespace detail
 
 // The type a `Task<T>` yields: T, with void kept as void.

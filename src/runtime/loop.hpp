@@ -99,8 +99,6 @@ class Loop {
   int poll_timeout_ms() const noexcept;
   std::uint64_t now_tick() const noexcept;
 
-  friend class LoopRunner;
-  friend void ::eddy::detail::register_task(Loop&, TaskBase*, std::string_view);
 
   RunOptions options_;
   bool debug_ = false;
