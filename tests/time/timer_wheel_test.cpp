@@ -14,7 +14,7 @@ namespace {
 using eddy::detail::TimerEntry;
 using eddy::detail::TimerWheel;
 
-struct Probe : TimerEntry {
+struct Probe final : TimerEntry {
   std::uint64_t fired_at = 0;
   bool fired = false;
   static inline std::uint64_t now = 0;
