@@ -40,8 +40,7 @@ class NotifyAwaiter final : public detail::WaitNode {
 
 }  // namespace
 
-Task<void> Condition::wait(Lock::Guard& guard, detail::Where w) {
-  detail::note_where(w);
+Task<void> Condition::wait_for_notify(Lock::Guard& guard) {
   if (!guard || !lock_.locked()) throw std::logic_error("eddy::Condition::wait: lock not held");
   std::exception_ptr cancelled;
   guard.release();

@@ -6,7 +6,9 @@
 // temporary itself -- unlike a promise `await_transform`, which makes GCC 12 keep a second
 // copy of every awaiter in every frame. GCC keeps call-argument temporaries in the frame for
 // the whole co_await, so `Where` is one pointer where the compiler offers
-// std::source_location (GCC), and file + line otherwise (clang 14 lacks the builtin).
+// std::source_location (GCC), and file + line otherwise (clang 14 lacks the builtin). That
+// layout differs between compilers, so no out-of-line function takes a Where: it is always
+// consumed inline, in the caller's translation unit.
 #pragma once
 
 #include <version>

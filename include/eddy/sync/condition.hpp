@@ -24,7 +24,11 @@ class Condition {
   Condition& operator=(const Condition&) = delete;
 
   // Waits for a notification. `guard` must hold this condition's lock.
-  Task<void> wait(Lock::Guard& guard, detail::Where w = {});
+  // (Inline so `Where`, whose layout depends on the compiler, never crosses the library ABI.)
+  Task<void> wait(Lock::Guard& guard, detail::Where w = {}) {
+    detail::note_where(w);
+    return wait_for_notify(guard);
+  }
 
   template <class Pred>
   Task<void> wait_for(Lock::Guard& guard, Pred pred, detail::Where w = {}) {
@@ -38,6 +42,7 @@ class Condition {
   Lock& lock() noexcept { return lock_; }
 
  private:
+  Task<void> wait_for_notify(Lock::Guard& guard);
   Lock& lock_;
   detail::WaitList waiters_;
 };
