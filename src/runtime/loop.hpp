@@ -99,7 +99,6 @@ class Loop {
   int poll_timeout_ms() const noexcept;
   std::uint64_t now_tick() const noexcept;
 
-
   RunOptions options_;
   bool debug_ = false;
   bool virtual_ = false;
