@@ -39,7 +39,7 @@ class [[nodiscard]] AsyncGenerator {
       bool await_ready() const noexcept { return false; }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
         detail::leave_child(h.promise());
-        return h.promise().continuation;
+        return h.promise().continuation();
       }
       void await_resume() const noexcept {}
     };

@@ -87,6 +87,18 @@ class TaskState final : public TaskBase {
   ~TaskState() override {
     if (root) root.destroy();
   }
+  // Task states need only their own alignment, so the common ones come from the pool's
+  // 8-byte classes (88 bytes rather than 96 for TaskState<void>).
+  static void* operator new(std::size_t n) {
+    return alignof(TaskState) <= 8 ? object_alloc(n) : frame_alloc(n);
+  }
+  static void operator delete(void* p, std::size_t n) noexcept {
+    if (alignof(TaskState) <= 8) {
+      object_free(p, n);
+    } else {
+      frame_free(p, n);
+    }
+  }
 
   void finish_root() noexcept override {
     auto h = std::coroutine_handle<Promise>::from_address(root.address());
@@ -105,9 +117,9 @@ class TaskState final : public TaskBase {
   // The outcome, for whoever awaits or asks: the value (moved or copied), or a rethrow.
   T result(bool move_out) {
     retrieved = true;
-    if (outcome == TaskOutcome::error) std::rethrow_exception(error());
-    if (outcome == TaskOutcome::cancelled) throw_task_cancelled(*this);
-    if (outcome != TaskOutcome::value) throw InvalidStateError("eddy: task has not finished");
+    if (outcome_now() == TaskOutcome::error) std::rethrow_exception(error());
+    if (outcome_now() == TaskOutcome::cancelled) throw_task_cancelled(*this);
+    if (outcome_now() != TaskOutcome::value) throw InvalidStateError("eddy: task has not finished");
     if constexpr (!std::is_void_v<T>) {
       if (move_out) return std::move(*value);
       if constexpr (std::is_copy_constructible_v<T>) {

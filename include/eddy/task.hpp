@@ -31,7 +31,7 @@ struct TaskFinalAwaiter {
   template <class P>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) const noexcept {
     // A root coroutine has no continuation: the loop sees root.done() and finishes the task.
-    std::coroutine_handle<> c = h.promise().continuation;
+    std::coroutine_handle<> c = h.promise().continuation();
     if (!c) return std::noop_coroutine();
     leave_child(h.promise());
     return c;

@@ -32,9 +32,12 @@ class SleepAwaiter final : TimerEntry {
  public:
   explicit SleepAwaiter(TimePoint deadline) {
     when = timer_tick_for(deadline);
-    if (when == 0) state_ = State::due;
+    if (when == 0) set_state(State::due);
   }
-  SleepAwaiter(SleepAwaiter&& o) noexcept : TimerEntry(), state_(o.state_) { when = o.when; }
+  SleepAwaiter(SleepAwaiter&& o) noexcept : TimerEntry() {
+    when = o.when;
+    aux_ = o.aux_;
+  }
   ~SleepAwaiter() {
     if (armed) timer_disarm(this);
   }
@@ -43,28 +46,28 @@ class SleepAwaiter final : TimerEntry {
   bool await_suspend(std::coroutine_handle<> h) {
     task_ = &current_task_checked();
     if (task_->is_cancelled()) {
-      state_ = State::withdrawn;
+      set_state(State::withdrawn);
       return false;
     }
     task_->suspend_on(this, h);
-    if (state_ == State::due) {
-      state_ = State::yielded;
+    if (state() == State::due) {
+      set_state(State::yielded);
       schedule_yield(task_);
     } else {
-      state_ = State::timer;
+      set_state(State::timer);
       timer_arm_at_tick(this);
     }
     return true;
   }
   void await_resume() const {
-    if (state_ == State::withdrawn || (state_ == State::yielded && task_->is_cancelled()))
+    if (state() == State::withdrawn || (state() == State::yielded && task_->is_cancelled()))
       throw Cancelled{};
   }
 
   bool withdraw() noexcept override {
-    if (state_ != State::timer) return false;  // a yield is already queued: resume as usual
+    if (state() != State::timer) return false;  // a yield is already queued: resume as usual
     timer_disarm(this);
-    state_ = State::withdrawn;
+    set_state(State::withdrawn);
     return true;
   }
 
@@ -72,7 +75,8 @@ class SleepAwaiter final : TimerEntry {
   enum class State : unsigned char { idle, due, timer, yielded, withdrawn };
   void on_timer() noexcept override { task_->wake(); }
 
-  State state_ = State::idle;  // first: it fits in TimerEntry's tail padding
+  State state() const noexcept { return static_cast<State>(aux_); }
+  void set_state(State s) noexcept { aux_ = static_cast<unsigned char>(s) & 63u; }
   TaskBase* task_ = nullptr;
 };
 

@@ -27,12 +27,18 @@ void* frame_alloc(std::size_t size) {
 void frame_free(void* p, std::size_t) noexcept {
   ::operator delete(p);
 }
+void* object_alloc(std::size_t size) {
+  return ::operator new(size);
+}
+void object_free(void* p, std::size_t) noexcept {
+  ::operator delete(p);
+}
 
 #else
 
 namespace {
 
-constexpr std::size_t kGranule = 16;
+constexpr std::size_t kGranule = 8;
 constexpr std::size_t kMaxPooled = 1024;
 constexpr std::size_t kClasses = kMaxPooled / kGranule;
 constexpr std::size_t kChunk = 64 * 1024;
@@ -89,25 +95,46 @@ char* new_chunk(std::size_t& size, std::size_t index) {
   return static_cast<char*>(c);
 }
 
-}  // namespace
-
-void* frame_alloc(std::size_t size) {
-  if (size == 0 || size > kMaxPooled) return ::operator new(size);
-  std::size_t cls = (size - 1) / kGranule;
+// Blocks of `rounded` bytes (a multiple of 8). The bump pointer stays 16-aligned: a class
+// that is an odd multiple of 8 is carved two blocks at a time, the second going to the free
+// list, so the blocks of 16-multiple classes (all frames) are always 16-aligned.
+void* pool_alloc(std::size_t rounded) {
+  std::size_t cls = rounded / kGranule - 1;
   ThreadPool& p = tl_pool;
   if (FreeBlock* b = p.free[cls]) {
     p.free[cls] = b->next;
     return b;
   }
-  std::size_t rounded = (cls + 1) * kGranule;
-  if (static_cast<std::size_t>(p.bump_end - p.bump) < rounded) {
+  bool pair = rounded % 16 != 0;
+  std::size_t carve = pair ? 2 * rounded : rounded;
+  if (static_cast<std::size_t>(p.bump_end - p.bump) < carve) {
     std::size_t size = 0;
     p.bump = new_chunk(size, p.chunks++);
     p.bump_end = p.bump + size;
   }
-  void* r = p.bump;
-  p.bump += rounded;
+  char* r = p.bump;
+  p.bump += carve;
+  if (pair) {
+    auto* second = reinterpret_cast<FreeBlock*>(r + rounded);
+    second->next = nullptr;
+    p.free[cls] = second;
+  }
   return r;
+}
+
+void pool_free(void* ptr, std::size_t rounded) noexcept {
+  std::size_t cls = rounded / kGranule - 1;
+  ThreadPool& p = tl_pool;
+  auto* b = static_cast<FreeBlock*>(ptr);
+  b->next = p.free[cls];
+  p.free[cls] = b;
+}
+
+}  // namespace
+
+void* frame_alloc(std::size_t size) {
+  if (size == 0 || size > kMaxPooled) return ::operator new(size);
+  return pool_alloc((size + 15) & ~std::size_t{15});
 }
 
 void frame_free(void* ptr, std::size_t size) noexcept {
@@ -116,11 +143,21 @@ void frame_free(void* ptr, std::size_t size) noexcept {
     ::operator delete(ptr);
     return;
   }
-  std::size_t cls = (size - 1) / kGranule;
-  ThreadPool& p = tl_pool;
-  auto* b = static_cast<FreeBlock*>(ptr);
-  b->next = p.free[cls];
-  p.free[cls] = b;
+  pool_free(ptr, (size + 15) & ~std::size_t{15});
+}
+
+void* object_alloc(std::size_t size) {
+  if (size == 0 || size > kMaxPooled) return ::operator new(size);
+  return pool_alloc((size + 7) & ~std::size_t{7});
+}
+
+void object_free(void* ptr, std::size_t size) noexcept {
+  if (!ptr) return;
+  if (size == 0 || size > kMaxPooled) {
+    ::operator delete(ptr);
+    return;
+  }
+  pool_free(ptr, (size + 7) & ~std::size_t{7});
 }
 
 #endif

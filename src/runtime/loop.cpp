@@ -26,7 +26,7 @@ namespace {
 
 std::string where_of(const TaskBase* t, const char* otherwise) {
   if (!t->where_file) return otherwise;
-  return fmt::format("{}:{}", t->where_file, t->where_line);
+  return fmt::format("{}:{}", t->where_file, unsigned{t->where_line});
 }
 
 [[noreturn]] void throw_errno(const char* what) {
@@ -119,8 +119,7 @@ std::uint64_t Loop::deadline_tick(TimePoint deadline) const noexcept {
   if (deadline <= origin_) return 0;
   auto since = deadline - origin_;
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(since).count();
-  if (ms < 0 || static_cast<std::uint64_t>(ms) > (std::uint64_t{1} << 62))
-    return std::uint64_t{1} << 62;
+  if (ms < 0 || static_cast<std::uint64_t>(ms) > TimerEntry::kMaxWhen) return TimerEntry::kMaxWhen;
   return static_cast<std::uint64_t>(ms);
 }
 
@@ -420,11 +419,12 @@ std::string Loop::dump_tasks() const {
     out += fmt::format("  task '{}' (#{}): {}{}\n", t->display_name(), t->number(), st,
                        t->is_cancelled() ? ", cancelling" : "");
     if (t->status != TaskStatus::suspended && t->status != TaskStatus::ready) continue;
-    if (t->where_file) out += fmt::format("    blocked at {}:{}\n", t->where_file, t->where_line);
+    if (t->where_file)
+      out += fmt::format("    blocked at {}:{}\n", t->where_file, unsigned{t->where_line});
     // Innermost coroutine first, then each one awaiting it, up to the task's root.
     out += fmt::format("    in {}\n", coroutine_name(t->resume_point.address()));
-    for (const PromiseBase* p = t->leaf; p && p->continuation; p = p->parent)
-      out += fmt::format("    awaited by {}\n", coroutine_name(p->continuation.address()));
+    for (const PromiseBase* p = t->leaf; p && p->caller; p = p->parent())
+      out += fmt::format("    awaited by {}\n", coroutine_name(p->continuation().address()));
   }
   return out;
 }

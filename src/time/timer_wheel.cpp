@@ -17,7 +17,7 @@ int level_for(std::uint64_t elapsed, std::uint64_t when) noexcept {
 
 void TimerWheel::link(TimerEntry* e) noexcept {
   if (e->when <= elapsed_) {
-    e->level = 0xff;  // in the expired list
+    e->level = TimerEntry::kExpiredLevel;
     e->prev = nullptr;
     e->next = expired_;
     if (expired_) expired_->prev = e;
@@ -26,8 +26,8 @@ void TimerWheel::link(TimerEntry* e) noexcept {
   }
   int level = level_for(elapsed_, e->when);
   int slot = static_cast<int>((e->when >> (level * 6)) & 63);
-  e->level = static_cast<std::uint8_t>(level);
-  e->slot = static_cast<std::uint8_t>(slot);
+  e->level = static_cast<unsigned>(level) & 7u;
+  e->slot = static_cast<unsigned>(slot) & 63u;
   Slot& s = levels_[level].slots[slot];
   e->prev = nullptr;
   e->next = s.head;
@@ -39,7 +39,7 @@ void TimerWheel::link(TimerEntry* e) noexcept {
 void TimerWheel::unlink(TimerEntry* e) noexcept {
   if (e->prev) {
     e->prev->next = e->next;
-  } else if (e->level == 0xff) {
+  } else if (e->level == TimerEntry::kExpiredLevel) {
     expired_ = e->next;
   } else {
     Slot& s = levels_[e->level].slots[e->slot];

@@ -96,6 +96,9 @@ class TaskBase {
   // The failure of a task whose outcome is `error`.
   std::exception_ptr error() const noexcept { return extras ? extras->error : nullptr; }
   bool done() const noexcept { return status == TaskStatus::done; }
+  // GCC 12 mistypes enum bit-fields read inside templates ("unsigned char:2"): templates read
+  // the outcome through this.
+  TaskOutcome outcome_now() const noexcept { return outcome; }
 
   std::coroutine_handle<> resume_point;
   std::coroutine_handle<> root;
@@ -106,17 +109,21 @@ class TaskBase {
   GroupCore* group = nullptr;
   TaskExtras* extras = nullptr;
   std::uint32_t refs = 1;
-  std::uint32_t where_line = 0;
   // Slots in the loop's registry of live tasks and in the group's list of children: vectors
   // with swap-removal, so each membership costs 4 bytes here instead of two pointers.
   std::uint32_t reg_index = 0;
   std::uint32_t group_index = 0;
-  TaskStatus status = TaskStatus::created;
-  TaskOutcome outcome = TaskOutcome::pending;
-  bool cancel_requested = false;
-  bool retrieved = false;  // someone looked at the outcome (for "never retrieved" reports)
-  bool queued = false;     // sitting in the ready queue
+  // The line and the flags share one word: it keeps the record at 88 bytes, which is what
+  // puts a sleeping task under 256 bytes in all (docs/benchmarks.md). Lines past 16 million
+  // saturate.
+  std::uint32_t where_line : 24 = 0;
+  TaskStatus status : 3 = TaskStatus::created;
+  TaskOutcome outcome : 2 = TaskOutcome::pending;
+  bool cancel_requested : 1 = false;
+  bool retrieved : 1 = false;  // someone looked at the outcome (for "never retrieved" reports)
+  bool queued : 1 = false;     // sitting in the ready queue
 };
+static_assert(sizeof(void*) != 8 || sizeof(TaskBase) == 88, "keep TaskBase at 88 bytes");
 
 // The task running on this thread, or null outside a task. `__thread` rather than
 // thread_local: a plain TLS slot with no init wrapper, read on every co_await.

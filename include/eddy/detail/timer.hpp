@@ -19,13 +19,23 @@ class TimerEntry : public Waiter {
   virtual void on_timer() noexcept = 0;
   bool withdraw() noexcept override { return false; }
 
+  // Ticks fit in 48 bits (deadlines are capped at 2^47 ms, thousands of years), so the tick,
+  // the wheel position and the flags share one word. That keeps a sleep's awaiter at 40 bytes
+  // and a sleeping Task's frame inside GCC 12's 128-byte class (see docs/benchmarks.md).
+  static constexpr std::uint64_t kMaxWhen = std::uint64_t{1} << 47;
+  static constexpr unsigned kExpiredLevel = 7;
+
   TimerEntry* prev = nullptr;
   TimerEntry* next = nullptr;
-  std::uint64_t when = 0;  // tick
-  std::uint8_t level = 0;
-  std::uint8_t slot = 0;
-  bool armed = false;
+  std::uint64_t when : 48 = 0;  // tick
+  std::uint64_t level : 3 = 0;  // kExpiredLevel: in the wheel's list of already-due entries
+  std::uint64_t slot : 6 = 0;
+  std::uint64_t armed : 1 = 0;
 
+ protected:
+  std::uint64_t aux_ : 6 = 0;  // spare bits for the awaiter that embeds the entry
+
+ public:
  protected:
   TimerEntry() = default;
   TimerEntry(const TimerEntry&) = default;

@@ -42,7 +42,7 @@ struct Where {
 inline void note_where(const Where& w) noexcept {
   if (TaskBase* t = tl_current_task) {
     t->where_file = w.file();
-    t->where_line = w.line();
+    t->where_line = w.line() < 0xFFFFFFu ? w.line() : 0xFFFFFFu;
   }
 }
 
