@@ -39,7 +39,7 @@ class [[nodiscard]] AsyncGenerator {
       bool await_ready() const noexcept { return false; }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
         detail::leave_child(h.promise());
-        return h.promise().continuation();
+        return detail::transfer_to(h.promise().continuation());
       }
       void await_resume() const noexcept {}
     };
@@ -75,7 +75,7 @@ class [[nodiscard]] AsyncGenerator {
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> caller) noexcept {
       h.promise().value.reset();
       detail::enter_child(h.promise(), caller);
-      return h;
+      return detail::transfer_to(h);
     }
     std::optional<T> await_resume() {
       if (!h || h.done()) {

@@ -34,7 +34,7 @@ struct TaskFinalAwaiter {
     std::coroutine_handle<> c = h.promise().continuation();
     if (!c) return std::noop_coroutine();
     leave_child(h.promise());
-    return c;
+    return transfer_to(c);
   }
   void await_resume() const noexcept {}
 };
@@ -113,7 +113,7 @@ class [[nodiscard]] Task {
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> caller) noexcept {
       detail::enter_child(h.promise(), caller);
-      return h;
+      return detail::transfer_to(h);
     }
     T await_resume() { return h.promise().take(); }
   };

@@ -87,6 +87,7 @@ Loop::Loop(RunOptions options) : options_(std::move(options)) {
 
 Loop::~Loop() {
   force_destroy_all();
+  while (!services_.empty()) services_.pop_back();
   signals_.reset();
   {
     std::lock_guard lock(remote_->mutex);
@@ -244,6 +245,7 @@ void Loop::run_task(TaskBase* t) {
   t->waiting_on = nullptr;
   t->status = TaskStatus::running;
   tl_current_task = t;
+  tl_transfers = 0;
   if (!debug_) {
     t->resume_point.resume();
   } else {
@@ -458,6 +460,26 @@ Loop& current_loop_checked() {
 
 void register_task(Loop& loop, TaskBase* t, std::string_view name) {
   loop.add_task(t, name);
+}
+
+__thread unsigned tl_transfers = 0;
+
+namespace {
+// The wait of a bounced transfer: it cannot be withdrawn (the task is already queued), so a
+// cancellation lands at the task's next await.
+struct BounceWaiter final : Waiter {
+  bool withdraw() noexcept override { return false; }
+};
+BounceWaiter g_bounce;
+}  // namespace
+
+std::coroutine_handle<> bounce_through_loop(std::coroutine_handle<> next) noexcept {
+  tl_transfers = 0;
+  TaskBase* t = tl_current_task;
+  if (!t || !tl_loop) return next;
+  t->suspend_on(&g_bounce, next);
+  tl_loop->schedule(t);
+  return std::noop_coroutine();
 }
 
 void schedule_yield(TaskBase* t) noexcept {

@@ -61,4 +61,32 @@ inline void leave_child(PromiseBase& child) noexcept {
   if (TaskBase* t = tl_current_task) t->leaf = child.parent();
 }
 
+// Symmetric transfer runs in constant stack only where the compiler turns it into a tail
+// call: optimised builds without sanitizers. Elsewhere (debug, ASan, TSan) every transfer
+// nests a native frame, and a loop of awaits that complete at once (reads of buffered data,
+// operations cancelled before they start) would overflow the stack after some thousands of
+// iterations. There, every kBounceEvery-th transfer goes through the loop's ready queue
+// instead, which unwinds the stack; a yield every few hundred steps costs nothing noticeable.
+#if !defined(__OPTIMIZE__) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define EDDY_DETAIL_BOUNCE 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define EDDY_DETAIL_BOUNCE 1
+#endif
+#endif
+
+// Transfers since the current task step began (reset by the loop before each step).
+extern __thread unsigned tl_transfers;
+// Parks the current task with `next` as its resume point and queues it; returns the noop
+// coroutine, so the native stack unwinds to the loop.
+std::coroutine_handle<> bounce_through_loop(std::coroutine_handle<> next) noexcept;
+
+inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> next) noexcept {
+#ifdef EDDY_DETAIL_BOUNCE
+  constexpr unsigned kBounceEvery = 256;
+  if (++tl_transfers >= kBounceEvery) return bounce_through_loop(next);
+#endif
+  return next;
+}
+
 }  // namespace eddy::detail
