@@ -57,6 +57,39 @@ class ExceptionGroup : public Error {
   std::vector<std::exception_ptr> errors_;
 };
 
+// A system call failed (Python's OSError): `code()` is the errno value, `what()` says what
+// was being done and to what ("connect to 10.0.0.1:80: Connection refused").
+class OSError : public Error {
+ public:
+  OSError(int code, const std::string& what);
+  int code() const noexcept { return code_; }
+
+ private:
+  int code_;
+};
+
+// The peer refused, reset or closed the connection, or it broke (Python's ConnectionError).
+class ConnectionError : public OSError {
+ public:
+  using OSError::OSError;
+};
+class ConnectionRefusedError : public ConnectionError {
+ public:
+  using ConnectionError::ConnectionError;
+};
+class ConnectionResetError : public ConnectionError {
+ public:
+  using ConnectionError::ConnectionError;
+};
+class BrokenPipeError : public ConnectionError {
+ public:
+  using ConnectionError::ConnectionError;
+};
+
+// Throws the OSError subclass that fits `code` (ECONNREFUSED -> ConnectionRefusedError, ...),
+// with the message "<what>: <strerror>".
+[[noreturn]] void throw_os_error(int code, const std::string& what);
+
 // Describes an exception_ptr for logs: its what(), or a placeholder for non-std exceptions.
 std::string describe(const std::exception_ptr& e);
 

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -132,15 +133,28 @@ class ThreadCall final : public Waiter {
 
 // Runs fn() on `pool` and awaits its result. A cancellation point.
 template <class F>
-detail::ThreadCall<F> run_in(ThreadPool& pool, F fn, detail::Where w = {}) {
+detail::ThreadCall<std::decay_t<F>> run_in(ThreadPool& pool, F&& fn, detail::Where w = {}) {
   detail::note_where(w);
-  return detail::ThreadCall<F>(pool, std::move(fn));
+  return detail::ThreadCall<std::decay_t<F>>(pool, std::forward<F>(fn));
 }
 
 // Runs fn() on the default thread pool (asyncio.to_thread / run_in_executor).
 template <class F>
-detail::ThreadCall<F> to_thread(F fn, detail::Where w = {}) {
-  return run_in(default_thread_pool(), std::move(fn), w);
+detail::ThreadCall<std::decay_t<F>> to_thread(F&& fn, detail::Where w = {}) {
+  return run_in(default_thread_pool(), std::forward<F>(fn), w);
+}
+
+// asyncio's to_thread(func, *args): the arguments are copied (decayed) and passed to fn on
+// the thread. Prefer this to a capturing lambda written inside the co_await expression:
+// GCC 12 miscompiles capturing-lambda temporaries in a co_await operand (the captures are
+// bitwise-copied, so a captured std::string frees a bad pointer). See docs/ARCHITECTURE.md.
+template <class F, class A, class... Args>
+auto to_thread(F&& fn, A&& a, Args&&... args) {
+  auto call = [fn = std::forward<F>(fn),
+               tup = std::make_tuple(std::forward<A>(a), std::forward<Args>(args)...)]() mutable {
+    return std::apply(fn, std::move(tup));
+  };
+  return run_in(default_thread_pool(), std::move(call));
 }
 
 }  // namespace eddy

@@ -85,6 +85,20 @@ class Loop {
 
   SignalHub& signals();
 
+  // --- per-loop singletons of other subsystems (the default DNS resolver), destroyed with
+  // the loop, after its tasks and before its poller.
+  struct Service {
+    virtual ~Service() = default;
+  };
+  Service* service(const void* key) const noexcept {
+    for (auto& [k, s] : services_)
+      if (k == key) return s.get();
+    return nullptr;
+  }
+  void add_service(const void* key, std::unique_ptr<Service> s) {
+    services_.emplace_back(key, std::move(s));
+  }
+
  private:
   void run_once();
   void run_ready();
@@ -126,6 +140,7 @@ class Loop {
   std::vector<TaskBase*> tasks_;  // registry of live tasks (TaskBase::reg_index)
   TaskBase* main_ = nullptr;
   std::unique_ptr<SignalHub> signals_;
+  std::vector<std::pair<const void*, std::unique_ptr<Service>>> services_;
 
   friend class WakeSource;
   class WakeSource;

@@ -1,6 +1,9 @@
 // TaskBase, the wait-list protocol and the error types.
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "eddy/detail/group_core.hpp"
 #include "eddy/detail/task_base.hpp"
 #include "eddy/detail/wait.hpp"
@@ -28,6 +31,32 @@ std::string describe(const std::exception_ptr& e) {
     return "eddy::Cancelled";
   } catch (...) {
     return "unknown exception (not derived from std::exception)";
+  }
+}
+
+OSError::OSError(int code, const std::string& what) : Error(what), code_(code) {}
+
+void throw_os_error(int code, const std::string& what) {
+  const char* desc = ::strerrordesc_np(code);
+  std::string msg = fmt::format("{}: {}", what, desc ? desc : "unknown error");
+  switch (code) {
+    case ECONNREFUSED:
+      throw ConnectionRefusedError(code, msg);
+    case ECONNRESET:
+      throw ConnectionResetError(code, msg);
+    case EPIPE:
+    case ESHUTDOWN:
+      throw BrokenPipeError(code, msg);
+    case ECONNABORTED:
+    case ENOTCONN:
+    case ETIMEDOUT:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ENETDOWN:
+      throw ConnectionError(code, msg);
+    default:
+      throw OSError(code, msg);
   }
 }
 

@@ -25,6 +25,7 @@
 #include "eddy/runtime.hpp"
 #include "eddy/testing/gtest.hpp"
 #include "eddy/time.hpp"
+#include "support/helpers.hpp"
 
 using namespace std::chrono_literals;
 
@@ -73,11 +74,6 @@ eddy::Task<std::string> read_some(eddy::AsyncFd& afd) {
   }
 }
 
-std::size_t open_fd_count() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
-  return n;
-}
 
 }  // namespace
 
@@ -304,7 +300,7 @@ EDDY_TEST(AsyncFd, DescriptorsCanBeRegisteredAgainAfterCloseAndReuse) {
 }
 
 EDDY_TEST(AsyncFdCancel, TenThousandCancelledWaitsLeakNoDescriptors) {
-  std::size_t before = open_fd_count();
+  std::size_t before = eddy_test::open_fd_count();
   int timed_out = 0;
   for (int i = 0; i < 10000; ++i) {
     auto rw = make_pipe();  // both ends stay open (and are counted) during the wait
@@ -313,7 +309,7 @@ EDDY_TEST(AsyncFdCancel, TenThousandCancelledWaitsLeakNoDescriptors) {
     if (!co_await eddy::move_on_after(1ms, afd.readable())) ++timed_out;
   }  // AsyncFd first, then the pipe ends
   EXPECT_EQ(timed_out, 10000);
-  EXPECT_EQ(open_fd_count(), before);
+  EXPECT_EQ(eddy_test::open_fd_count(), before);
   // The loop is still healthy: a fresh descriptor works.
   auto rw = make_pipe();
   Fd& r = rw.first;

@@ -1,6 +1,7 @@
 // Small helpers shared by the test suites.
 #pragma once
 
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -40,4 +41,35 @@ struct LogCapture {
   }
 };
 
+// Descriptors open in this process (for leak checks around cancelled operations).
+inline std::size_t open_fd_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
 }  // namespace eddy_test
+
+#if __has_include("eddy/net/address.hpp")
+#include <ostream>
+
+#include "eddy/net/address.hpp"
+namespace eddy::net {
+// So GoogleTest prints addresses as "127.0.0.1:80" in failures.
+inline void PrintTo(const SocketAddress& a, std::ostream* os) {
+  *os << a.to_string();
+}
+}  // namespace eddy::net
+#endif
+
+// A coroutine test on the real clock, for tests that wait on real I/O from other processes
+// (on the virtual clock, a timeout would fire before a real peer could answer). The body
+// gets 60 s; a hang fails the test instead of stalling the suite.
+#define EDDY_REAL_TEST(suite, name)                                                       \
+  static ::eddy::Task<void> eddy_real_body_##suite##_##name();                             \
+  TEST(suite, name) {                                                                      \
+    ::eddy::run([]() -> ::eddy::Task<void> {                                              \
+      co_await ::eddy::timeout(std::chrono::seconds(60), eddy_real_body_##suite##_##name()); \
+    }());                                                                                  \
+  }                                                                                        \
+  static ::eddy::Task<void> eddy_real_body_##suite##_##name()
