@@ -6,4 +6,5 @@
 #include "eddy/net/error.hpp"
 #include "eddy/net/stream.hpp"
 #include "eddy/net/tcp.hpp"
+#include "eddy/net/tls.hpp"
 #include "eddy/net/udp.hpp"

@@ -71,6 +71,18 @@ Task<> run_connection(std::shared_ptr<ServerState> st, Stream stream,
     }
   } leave{st, self};
   SocketAddress peer = stream.peer_address();
+  if (st->options.tls) {
+    bool ok = true;
+    try {
+      co_await accept_tls(stream, st->options.tls, st->options.tls_handshake_timeout);
+    } catch (const std::exception& e) {
+      // Scanners and clients that distrust us are routine on the internet: not a server error.
+      if (auto* loop = eddy::detail::current_loop(); loop && loop->debug())
+        loop->log(fmt::format("eddy: TLS handshake with {} failed: {}", peer.to_string(), e.what()));
+      ok = false;
+    }
+    if (!ok) co_return;
+  }
   try {
     co_await st->handler(stream);
   } catch (const std::exception&) {

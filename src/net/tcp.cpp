@@ -313,3 +313,20 @@ void Listener::close() noexcept {
 }
 
 }  // namespace eddy::net
+
+namespace eddy::net {
+
+// ConnectOptions and ListenOptions stay aggregates (designated initializers read well) only
+// because every member is trivially copyable: GCC 12 copies aggregate temporaries in co_await
+// expressions bitwise, which is harmless for these and fatal for a std::string member.
+static_assert(std::is_trivially_copyable_v<ConnectOptions>);
+static_assert(std::is_trivially_copyable_v<ListenOptions>);
+
+Task<Stream> open_tls_connection(std::string host, std::uint16_t port, TlsConnectOptions tls,
+                                 ConnectOptions options) {
+  Stream s = co_await open_connection(host, port, std::move(options));
+  co_await start_tls(s, std::move(host), std::move(tls));
+  co_return s;
+}
+
+}  // namespace eddy::net

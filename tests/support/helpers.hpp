@@ -1,7 +1,14 @@
 // Small helpers shared by the test suites.
 #pragma once
 
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -47,6 +54,62 @@ inline std::size_t open_fd_count() {
   for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
   return n;
 }
+
+// Runs `cmd` with /bin/sh and returns (exit status, what it printed on stdout). It blocks:
+// call it through eddy::to_thread(run_command, cmd).
+inline std::pair<int, std::string> run_command(std::string cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return {-1, out};
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// A real peer running in the background (openssl s_server, a Python server), started with
+// /bin/sh -c and killed when this goes away.
+class Process {
+ public:
+  explicit Process(const std::string& cmd) {
+    std::string line = "exec " + cmd;
+    const char* argv[] = {"/bin/sh", "-c", line.c_str(), nullptr};
+    if (::posix_spawn(&pid_, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), ::environ) != 0)
+      throw std::runtime_error("cannot start: " + cmd);
+  }
+  ~Process() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  pid_t pid() const noexcept { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// A fresh temporary directory, removed with everything in it when this goes away.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/eddy-test-XXXXXX";
+    if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const noexcept { return path_; }
+  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace eddy_test
 

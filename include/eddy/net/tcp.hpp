@@ -34,6 +34,7 @@
 
 #include "eddy/net/address.hpp"
 #include "eddy/net/stream.hpp"
+#include "eddy/net/tls.hpp"
 #include "eddy/task.hpp"
 
 namespace eddy::net {
@@ -60,6 +61,11 @@ Task<Stream> open_connection(std::string host, std::uint16_t port, ConnectOption
 Task<Stream> connect(std::vector<SocketAddress> addresses, ConnectOptions options = {});
 Task<Stream> connect(SocketAddress address, ConnectOptions options = {});
 Task<Stream> open_unix_connection(std::string path, StreamLimits limits = {});
+// Connects and handshakes TLS (eddy/net/tls.hpp): SNI and verification against `host`
+// unless tls.server_name says otherwise. options.timeout covers the connect; the handshake
+// has tls.handshake_timeout.
+Task<Stream> open_tls_connection(std::string host, std::uint16_t port, TlsConnectOptions tls = {},
+                                 ConnectOptions options = {});
 
 struct ListenOptions {
   int backlog = 511;
@@ -104,13 +110,21 @@ class Listener {
 // returns loses nothing. Move the stream out to keep it beyond the handler.
 using ConnectionHandler = std::function<Task<>(Stream&)>;
 
+// Not an aggregate, for the reason TlsConnectOptions is not (it holds a TlsContext): set
+// fields after construction.
 struct ServeOptions : ListenOptions {
+  ServeOptions() noexcept {}
+
   // Connections handled at once; at the limit the server stops accepting (the kernel's
   // backlog holds the rest). Zero: unlimited.
   std::size_t max_connections = 0;
   // How long the closing flush after a handler returns may take before the connection is
   // dropped.
   std::chrono::milliseconds close_timeout{5000};
+  // Serve TLS: each accepted connection handshakes (within tls_handshake_timeout) before the
+  // handler sees it; a client that fails the handshake is dropped without calling it.
+  TlsContext tls{};
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
 };
 
 // A running server (asyncio.Server): it accepts in the background from the moment serve()
