@@ -9,6 +9,7 @@
 #include "eddy/generator.hpp"
 #include "eddy/group.hpp"
 #include "eddy/io.hpp"
+#include "eddy/fs.hpp"
 #include "eddy/net.hpp"
 #include "eddy/queue.hpp"
 #include "eddy/retry.hpp"

@@ -86,6 +86,20 @@ class BrokenPipeError : public ConnectionError {
   using ConnectionError::ConnectionError;
 };
 
+// Files (Python's names): ENOENT, EEXIST, EACCES/EPERM.
+class FileNotFoundError : public OSError {
+ public:
+  using OSError::OSError;
+};
+class FileExistsError : public OSError {
+ public:
+  using OSError::OSError;
+};
+class PermissionError : public OSError {
+ public:
+  using OSError::OSError;
+};
+
 // Throws the OSError subclass that fits `code` (ECONNREFUSED -> ConnectionRefusedError, ...),
 // with the message "<what>: <strerror>".
 [[noreturn]] void throw_os_error(int code, const std::string& what);

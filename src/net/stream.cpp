@@ -539,6 +539,10 @@ bool Stream::is_tls() const noexcept {
   return core_ && core_->tls;
 }
 
+std::string Stream::tls_version() const {
+  return is_tls() ? core_->tls->version() : std::string();
+}
+
 std::string Stream::alpn_protocol() const {
   return is_tls() ? core_->tls->alpn() : std::string();
 }

@@ -33,6 +33,7 @@ class TlsEngine {
   // Queues close_notify.
   virtual void shutdown(ByteBuffer& out) noexcept = 0;
   virtual std::string alpn() const = 0;
+  virtual std::string version() const = 0;
 };
 
 class StreamCore final : public eddy::detail::IoSource {

@@ -187,6 +187,8 @@ class OpenSslEngine final : public TlsEngine {
     return std::string(reinterpret_cast<const char*>(p), len);
   }
 
+  std::string version() const override { return SSL_get_version(ssl_); }
+
  private:
   SSL* ssl_;
   BIO* wbio_;

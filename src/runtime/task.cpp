@@ -55,6 +55,13 @@ void throw_os_error(int code, const std::string& what) {
     case EHOSTDOWN:
     case ENETDOWN:
       throw ConnectionError(code, msg);
+    case ENOENT:
+      throw FileNotFoundError(code, msg);
+    case EEXIST:
+      throw FileExistsError(code, msg);
+    case EACCES:
+    case EPERM:
+      throw PermissionError(code, msg);
     default:
       throw OSError(code, msg);
   }

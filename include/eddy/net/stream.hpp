@@ -122,6 +122,7 @@ class Stream {
   // TLS (eddy/net/tls.hpp): whether this stream is encrypted, and the protocol ALPN chose.
   bool is_tls() const noexcept;
   std::string alpn_protocol() const;
+  std::string tls_version() const;  // "TLSv1.3"; "" for a plain stream
 
   detail::StreamCore* core() const noexcept { return core_.get(); }
   explicit Stream(std::unique_ptr<detail::StreamCore> core) noexcept;
