@@ -3,6 +3,7 @@
 //
 //   echo_server --port 8888         echo every byte on each connection until Ctrl-C/SIGTERM
 //   echo_server --port 8888 --sink  read each connection until EOF and count the bytes
+//   echo_server --tls DIR ...       serve TLS with DIR/server.pem and DIR/server.key
 //   echo_server --self-test         serve on a free port, talk to itself, exit 0 if all echoed
 #include <unistd.h>
 
@@ -35,11 +36,14 @@ eddy::Task<> sink(net::Stream& s) {
   while (std::size_t n = co_await s.read_some(buf)) g_sunk += n;
 }
 
-eddy::Task<> serve_until_signal(std::uint16_t port, bool sink_mode) {
+eddy::Task<> serve_until_signal(std::uint16_t port, bool sink_mode, std::string tls_dir) {
   net::ServeOptions opts;
   opts.reuse_port = true;
+  if (!tls_dir.empty())
+    opts.tls = net::TlsContext::server({.cert_file = tls_dir + "/server.pem", .key_file = tls_dir + "/server.key"});
   auto server = co_await net::serve(sink_mode ? sink : echo, "127.0.0.1", port, opts);
-  std::printf("listening on 127.0.0.1:%u (%s)\n", unsigned{server.port()}, sink_mode ? "sink" : "echo");
+  std::printf("listening on 127.0.0.1:%u (%s%s)\n", unsigned{server.port()}, sink_mode ? "sink" : "echo",
+              tls_dir.empty() ? "" : ", tls");
   std::fflush(stdout);
   co_await eddy::signal(SIGTERM);  // Ctrl-C cancels this task instead; both shut down cleanly
   co_await server.shutdown(1s);
@@ -70,20 +74,23 @@ eddy::Task<int> self_test() {
 int main(int argc, char** argv) {
   std::uint16_t port = 8888;
   bool sink_mode = false;
+  std::string tls_dir;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--port") && i + 1 < argc) {
       port = static_cast<std::uint16_t>(std::atoi(argv[++i]));
+    } else if (!std::strcmp(argv[i], "--tls") && i + 1 < argc) {
+      tls_dir = argv[++i];
     } else if (!std::strcmp(argv[i], "--sink")) {
       sink_mode = true;
     } else if (!std::strcmp(argv[i], "--self-test")) {
       return eddy::run(self_test());
     } else {
-      std::fprintf(stderr, "usage: %s [--port N] [--sink] | --self-test\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--port N] [--sink] [--tls CERTDIR] | --self-test\n", argv[0]);
       return 2;
     }
   }
   try {
-    eddy::run(serve_until_signal(port, sink_mode));
+    eddy::run(serve_until_signal(port, sink_mode, tls_dir));
   } catch (const eddy::Interrupted&) {
     // Ctrl-C: the server has shut down on the way out.
   }

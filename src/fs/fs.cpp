@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "eddy/cancel.hpp"
 #include "eddy/error.hpp"
 #include "eddy/executor.hpp"
 #include "eddy/runtime.hpp"
@@ -65,7 +66,9 @@ Task<> runner(std::shared_ptr<FileState> s, std::shared_ptr<Call> c, eddy::Lock:
   try {
     // The thread keeps its own references: if this task is destroyed at loop shutdown, the
     // call still finishes safely.
-    co_await eddy::to_thread(&run_work, s, c);
+    // Shielded: even at loop exit the lock is held until the thread has really finished, so
+    // two thread calls never touch one file at once.
+    co_await eddy::shield(eddy::to_thread(&run_work, s, c));
   } catch (...) {
     c->error = std::current_exception();
   }

@@ -110,8 +110,9 @@ class ResolverCore {
 ResolverCore::~ResolverCore() {
   destroying_ = true;
   if (timer_.armed) eddy::detail::timer_disarm(&timer_);
-  if (channel_) ares_destroy(channel_);  // fails pending queries (ARES_EDESTRUCTION)
+  // Deregister while the descriptors are still ours; ares_destroy closes them.
   for (auto& [fd, w] : watches_) eddy::detail::io_deregister(fd, false);
+  if (channel_) ares_destroy(channel_);  // fails pending queries (ARES_EDESTRUCTION)
 }
 
 void ResolverCore::ensure_channel() {
@@ -178,7 +179,7 @@ void ResolverCore::rearm() noexcept {
   timeval tv{};
   if (!ares_timeout(channel_, nullptr, &tv)) return;  // nothing pending
   auto delay = std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
-  eddy::detail::timer_arm(&timer_, Clock::now() + delay);
+  eddy::detail::timer_arm(&timer_, eddy::now() + delay);  // the loop's clock (virtual in tests)
 }
 
 void ResolverCore::start_query(const std::string& key, const std::string& host, int family) {
@@ -244,6 +245,8 @@ void ResolverCore::finish_query(QueryArg* q, int status, ares_addrinfo* res) noe
 }
 
 Task<std::vector<SocketAddress>> ResolverCore::lookup(std::string host, int family) {
+  if (loop_ && loop_ != &eddy::detail::current_loop_checked())
+    throw InvalidStateError("eddy: a Resolver belongs to the loop it first resolved on");
   std::string key = host;
   std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
   key += '/';

@@ -58,18 +58,32 @@ void report(const std::string& message, std::exception_ptr e) {
     loop->report(ExceptionContext{message, std::move(e), {}});
 }
 
-Task<> run_connection(std::shared_ptr<ServerState> st, Stream stream,
-                      std::list<TaskHandle<>>::iterator self,
+// A connection's entry in the server's list, removed when the connection's frame goes away.
+// It is a coroutine parameter, not a local, because parameters are destroyed with the frame
+// even when the task is cancelled before its first step (a local would never be built, the
+// entry would stay, and shutdown would wait for it forever).
+class ConnectionSlot {
+ public:
+  ConnectionSlot(std::shared_ptr<ServerState> st, std::list<TaskHandle<>>::iterator it) noexcept
+      : st_(std::move(st)), it_(it) {}
+  ConnectionSlot(ConnectionSlot&& o) noexcept : st_(std::move(o.st_)), it_(o.it_) {}
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  ~ConnectionSlot() {
+    if (!st_) return;
+    st_->connections.erase(it_);
+    st_->update_idle();
+  }
+
+ private:
+  std::shared_ptr<ServerState> st_;
+  std::list<TaskHandle<>>::iterator it_;
+};
+
+Task<> run_connection(std::shared_ptr<ServerState> st, Stream stream, ConnectionSlot slot,
                       std::optional<Semaphore::Permit> permit) {
+  (void)slot;
   (void)permit;  // held until the connection ends
-  struct Leave {
-    std::shared_ptr<ServerState>& st;
-    std::list<TaskHandle<>>::iterator self;
-    ~Leave() {
-      st->connections.erase(self);
-      st->update_idle();
-    }
-  } leave{st, self};
   SocketAddress peer = stream.peer_address();
   if (st->options.tls) {
     bool ok = true;
@@ -85,6 +99,11 @@ Task<> run_connection(std::shared_ptr<ServerState> st, Stream stream,
   }
   try {
     co_await st->handler(stream);
+  } catch (const ConnectionError& e) {
+    // The peer reset or vanished mid-conversation: routine on any network, not a server bug.
+    if (auto* loop = eddy::detail::current_loop(); loop && loop->debug())
+      loop->log(fmt::format("eddy: connection from {} lost: {}", peer.to_string(), e.what()));
+    stream.abort();
   } catch (const std::exception&) {
     report(fmt::format("connection handler for {} failed: {}", peer.to_string(),
                        describe(std::current_exception())),
@@ -122,7 +141,7 @@ Task<> accept_loop(std::shared_ptr<ServerState> st, std::size_t index) {
       continue;
     }
     auto it = st->connections.emplace(st->connections.end());
-    *it = spawn(run_connection(st, std::move(*s), it, std::move(permit)));
+    *it = spawn(run_connection(st, std::move(*s), ConnectionSlot(st, it), std::move(permit)));
   }
 }
 

@@ -475,8 +475,9 @@ Task<> Stream::close() {
       // The peer is gone: there is nothing left to flush to. Closing still succeeds.
     }
   }
+  // The core stays until ~Stream: readers and writers that close_now() just woke still use
+  // it, and find fd < 0.
   c.close_now();
-  core_.reset();
   if (cancelled) std::rethrow_exception(cancelled);
 }
 

@@ -25,6 +25,7 @@ namespace detail {
 struct TlsContextImpl {
   SSL_CTX* ctx = nullptr;
   bool server = false;
+  bool verify = false;
   std::string alpn_wire;  // length-prefixed protocol list (RFC 7301)
   ~TlsContextImpl() { SSL_CTX_free(ctx); }
 };
@@ -62,7 +63,11 @@ BIO_METHOD* output_bio_method() {
   static BIO_METHOD* method = [] {
     BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "eddy output");
     BIO_meth_set_write_ex(m, [](BIO* b, const char* data, size_t len, size_t* written) -> int {
-      static_cast<ByteBuffer*>(BIO_get_data(b))->append({data, len});
+      try {  // no C++ exception may cross OpenSSL's C frames
+        static_cast<ByteBuffer*>(BIO_get_data(b))->append({data, len});
+      } catch (...) {
+        return 0;
+      }
       *written = len;
       return 1;
     });
@@ -129,8 +134,11 @@ class OpenSslEngine final : public TlsEngine {
     if (r == 1) return 1;
     int e = SSL_get_error(ssl_, r);
     if (e == SSL_ERROR_WANT_READ) return 0;
+    // OpenSSL records a verify result even with verification off: only call it a certificate
+    // problem when the handshake failed because of it.
     long v = SSL_get_verify_result(ssl_);
-    if (v != X509_V_OK)
+    if (v != X509_V_OK && e == SSL_ERROR_SSL &&
+        ERR_GET_REASON(ERR_peek_error()) == SSL_R_CERTIFICATE_VERIFY_FAILED)
       throw CertificateError(fmt::format("TLS: certificate verify failed for '{}': {}", peer,
                                          X509_verify_cert_error_string(v)));
     if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
@@ -198,10 +206,12 @@ Task<> handshake(Stream& s, OpenSslEngine& eng, const std::string& peer) {
   StreamCore& c = *s.core();
   for (;;) {
     int done = eng.handshake(c.wbuf, peer);
+    // WANT_READ means recv just said EAGAIN: clear the flag now, before the flush below can
+    // suspend, or an edge arriving meanwhile would be wiped out and never come again.
+    if (!done && !c.hup) c.rd_ready = false;
     c.flush_now();
     co_await s.flush();  // our flight must reach the peer before we wait for its answer
     if (done) co_return;
-    if (!c.hup) c.rd_ready = false;
     co_await c.readable();
   }
 }
@@ -248,6 +258,8 @@ void configure_client(SSL* ssl, const std::string& name) {
   } else {
     SSL_set_tlsext_host_name(ssl, name.c_str());
     SSL_set1_host(ssl, name.c_str());
+    // "*.example.com" matches "a.example.com" only, never "a-b*.example.com" (as Python).
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
   }
 }
 
@@ -264,6 +276,7 @@ TlsContext TlsContext::client(const TlsClientOptions& o) {
   impl->ctx = SSL_CTX_new(TLS_client_method());
   if (!impl->ctx) detail::throw_tls("SSL_CTX_new");
   detail::common_setup(impl->ctx, o.allow_tls12, o.ciphers);
+  impl->verify = o.verify;
   if (o.verify) {
     SSL_CTX_set_verify(impl->ctx, SSL_VERIFY_PEER, nullptr);
     if (!o.ca_file.empty() || !o.ca_path.empty()) {
@@ -326,6 +339,8 @@ Task<> start_tls(Stream& stream, std::string server_name, TlsConnectOptions opti
   TlsContext ctx = options.context ? options.context : TlsContext::default_client();
   if (ctx.is_server()) throw std::invalid_argument("eddy: start_tls needs a client TlsContext");
   std::string name = options.server_name.empty() ? server_name : options.server_name;
+  if (name.empty() && ctx.impl()->verify)
+    throw std::invalid_argument("eddy: start_tls needs a server name to verify the certificate against");
   co_await detail::secure(stream, *ctx.impl(), std::move(name), options.handshake_timeout,
                           &detail::configure_client);
 }

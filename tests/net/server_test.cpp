@@ -177,3 +177,25 @@ EDDY_TEST(Server, DualStackWildcardAcceptsIpv4) {
   EXPECT_EQ(co_await round_trip(srv.port(), "v4 to ::"), "v4 to ::");
   co_await srv.shutdown(1s);
 }
+
+// Review regression: a connection task cancelled before its first step used to leave its
+// entry behind, and shutdown then waited for it forever.
+EDDY_TEST(Server, ShutdownRightAfterAcceptNeverHangs) {
+  for (int turns = 0; turns < 30; ++turns) {
+    auto srv = co_await net::serve(echo, "127.0.0.1", 0);
+    std::vector<eddy::TaskHandle<net::Stream>> clients;
+    for (int i = 0; i < 5; ++i) clients.push_back(eddy::spawn(net::open_connection("127.0.0.1", srv.port())));
+    for (int i = 0; i < turns % 6; ++i) co_await eddy::yield_now();
+    bool finished = co_await eddy::move_on_after(5s, srv.shutdown(0ms));
+    EXPECT_TRUE(finished) << "shutdown hung after " << turns % 6 << " turns";
+    EXPECT_EQ(srv.connections(), 0u);
+    for (auto& c : clients) {
+      c.cancel();
+      try {
+        auto s = co_await std::move(c);
+      } catch (const eddy::TaskCancelled&) {
+      } catch (const eddy::ConnectionError&) {
+      }
+    }
+  }
+}

@@ -45,7 +45,9 @@ eddy::Task<std::pair<net::Stream, net::Stream>> tcp_pair(net::StreamLimits limit
 }  // namespace
 
 EDDY_TEST(Stream, BytesArriveInOrder) {
-  auto [a, b] = co_await tcp_pair();
+  auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   std::string sent;
   for (int i = 0; i < 1000; ++i) sent += std::to_string(i) + ",";
   a.write(sent);
@@ -58,7 +60,9 @@ EDDY_TEST(Stream, BytesArriveInOrder) {
 }
 
 EDDY_TEST(Stream, ReadExactlyAndIncompleteRead) {
-  auto [a, b] = co_await tcp_pair();
+  auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   a.write("hello world");
   co_await a.shutdown_write();
   EXPECT_EQ(co_await b.read_exactly(5), "hello");
@@ -73,7 +77,9 @@ EDDY_TEST(Stream, ReadExactlyAndIncompleteRead) {
 }
 
 EDDY_TEST(Stream, ReadUntilAndReadLine) {
-  auto [a, b] = co_await tcp_pair();
+  auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   a.write("one\r\ntwo\nthree\nlast");
   co_await a.shutdown_write();
   EXPECT_EQ(co_await b.read_until("\r\n"), "one\r\n");
@@ -84,7 +90,9 @@ EDDY_TEST(Stream, ReadUntilAndReadLine) {
 }
 
 EDDY_TEST(Stream, ReadUntilAtEofThrowsWithPartial) {
-  auto [a, b] = co_await tcp_pair();
+  auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   a.write("no separator here");
   co_await a.shutdown_write();
   try {
@@ -98,7 +106,9 @@ EDDY_TEST(Stream, ReadUntilAtEofThrowsWithPartial) {
 EDDY_TEST(Stream, ReadLimitIsAnErrorAndConsumesNothing) {
   net::StreamLimits limits;
   limits.read_limit = 1024;
-  auto [a, b] = co_await tcp_pair(limits);
+  auto ab = co_await tcp_pair(limits);  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   std::string big(4000, 'x');
   a.write(big);
   a.write("\n");
@@ -109,14 +119,18 @@ EDDY_TEST(Stream, ReadLimitIsAnErrorAndConsumesNothing) {
 }
 
 EDDY_TEST(Stream, ReadToEofHonoursItsMaximum) {
-  auto [a, b] = co_await tcp_pair();
+  auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   a.write(std::string(5000, 'y'));
   co_await a.shutdown_write();
   EXPECT_THROW(co_await b.read_to_eof(1000), net::LimitOverrunError);
 }
 
 EDDY_TEST(Stream, CancelledReadLosesNothing) {
-  auto [a, b] = co_await tcp_pair();
+  auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   a.write("abc");
   // read_exactly(6) gets "abc", then waits; the timeout cancels it.
   auto r = co_await eddy::move_on_after(50ms, b.read_exactly(6));
@@ -126,7 +140,9 @@ EDDY_TEST(Stream, CancelledReadLosesNothing) {
 }
 
 EDDY_TEST(Stream, HalfCloseLetsThePeerAnswer) {
-  auto [a, b] = co_await tcp_pair();
+  auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   a.write("question");
   co_await a.shutdown_write();
   EXPECT_THROW(a.write("more"), eddy::InvalidStateError);
@@ -140,7 +156,9 @@ EDDY_TEST(Stream, DrainAppliesBackpressure) {
   net::StreamLimits limits;
   limits.write_high_water = 64 * 1024;
   limits.write_low_water = 16 * 1024;
-  auto [a, b] = co_await tcp_pair(limits);
+  auto ab = co_await tcp_pair(limits);  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   ::setsockopt(a.native_handle(), SOL_SOCKET, SO_SNDBUF, &limits.write_low_water, sizeof(int));
   // Below the high-water mark, drain returns at once.
   a.write(std::string(1000, 'a'));
@@ -171,14 +189,18 @@ EDDY_TEST(Stream, DrainAppliesBackpressure) {
 }
 
 EDDY_TEST(Stream, VectoredWrite) {
-  auto [a, b] = co_await tcp_pair();
+  auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   std::string_view pieces[] = {"GET ", "/ ", "HTTP/1.1\r\n", "\r\n"};
   a.write(pieces);
   EXPECT_EQ(co_await b.read_until("\r\n\r\n"), "GET / HTTP/1.1\r\n\r\n");
 }
 
 EDDY_TEST(Stream, ZeroCopyBufferAccess) {
-  auto [a, b] = co_await tcp_pair();
+  auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   a.write("12345");
   while (b.buffered().size() < 5) EDDY_CO_ASSERT(co_await b.fill());
   EXPECT_EQ(b.buffered(), "12345");
@@ -188,7 +210,9 @@ EDDY_TEST(Stream, ZeroCopyBufferAccess) {
 }
 
 EDDY_TEST(Stream, TwoReadersAtOnceIsAnError) {
-  auto [a, b] = co_await tcp_pair();
+  auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   bool started = false;
   auto first = eddy::spawn([&]() -> eddy::Task<std::string> {
     started = true;
@@ -202,7 +226,9 @@ EDDY_TEST(Stream, TwoReadersAtOnceIsAnError) {
 }
 
 EDDY_TEST(Stream, PeerAddressesAndOptions) {
-  auto [a, b] = co_await tcp_pair();
+  auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   EXPECT_EQ(a.peer_address(), b.local_address());
   EXPECT_EQ(a.local_address(), b.peer_address());
   EXPECT_EQ(a.peer_address().ip(), "127.0.0.1");
@@ -217,7 +243,9 @@ EDDY_TEST(Stream, PeerAddressesAndOptions) {
 }
 
 EDDY_TEST(Stream, WriteAfterPeerResetFails) {
-  auto [a, b] = co_await tcp_pair();
+  auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   b.abort();
   bool failed = false;
   try {
@@ -233,7 +261,9 @@ EDDY_TEST(Stream, WriteAfterPeerResetFails) {
 }
 
 EDDY_TEST(Stream, ClosedStreamOperationsThrow) {
-  auto [a, b] = co_await tcp_pair();
+  auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   co_await a.close();
   EXPECT_FALSE(a.is_open());
   EXPECT_THROW(a.write("x"), eddy::ConnectionError);
@@ -321,7 +351,9 @@ EDDY_TEST(Unix, EchoAndStaleSocketReplaced) {
 
 EDDY_TEST(Stream, CancelledOperationsLeakNoDescriptors) {
   auto listener = net::Listener::bind(*net::SocketAddress::parse("127.0.0.1", 0));
-  auto [a, b] = co_await tcp_pair();
+  auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
+  auto& a = ab.first;
+  auto& b = ab.second;
   std::size_t before = eddy_test::open_fd_count();
   for (int i = 0; i < 10'000; ++i) {
     switch (i % 3) {
@@ -343,4 +375,21 @@ EDDY_TEST(Stream, CancelledOperationsLeakNoDescriptors) {
   EXPECT_EQ(eddy_test::open_fd_count(), before);
   a.write("still works");
   EXPECT_EQ(co_await b.read(), "still works");
+}
+
+// Review regression: close() from one task while another is blocked reading used to free the
+// stream's state under the reader. The reader must get a ConnectionError instead.
+EDDY_TEST(Stream, CloseWhileAnotherTaskReads) {
+  auto ab = co_await tcp_pair();
+  auto& a = ab.first;
+  bool started = false;
+  auto reader = eddy::spawn([&]() -> eddy::Task<std::string> {
+    started = true;
+    co_return co_await a.read_line();
+  });
+  while (!started) co_await eddy::yield_now();
+  co_await eddy::yield_now();
+  co_await a.close();
+  EXPECT_THROW(co_await reader, eddy::ConnectionError);
+  EXPECT_FALSE(a.is_open());
 }

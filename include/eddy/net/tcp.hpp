@@ -129,7 +129,8 @@ struct ServeOptions : ListenOptions {
 
 // A running server (asyncio.Server): it accepts in the background from the moment serve()
 // returns. A handler that throws is reported through the loop's exception handler and its
-// connection closed; the server goes on.
+// connection closed; the server goes on. A ConnectionError (the peer reset or vanished) is
+// routine and only logged in debug mode.
 class Server {
  public:
   Server() noexcept;

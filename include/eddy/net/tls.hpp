@@ -13,7 +13,7 @@
 //   o.tls = net::TlsContext::server({.cert_file = "cert.pem", .key_file = "key.pem"});
 //
 //   // STARTTLS (PostgreSQL's SSLRequest, SMTP): upgrade a connected stream in place
-//   co_await net::start_tls(stream, ctx, "db.internal");
+//   co_await net::start_tls(stream, "db.internal", {ctx});
 //
 // A TLS stream has exactly the plain stream's reader/writer API. `close()` sends
 // close_notify before closing. A peer that closes without close_notify is read as EOF (as
