@@ -354,19 +354,30 @@ EDDY_TEST(Stream, CancelledOperationsLeakNoDescriptors) {
   auto ab = co_await tcp_pair();  // (clang 14 cannot capture structured bindings)
   auto& a = ab.first;
   auto& b = ab.second;
+  // A writer whose peer does not read: once the kernel buffers are full, drain() blocks.
+  auto wr = co_await tcp_pair();
+  std::string block(256 * 1024, 'w');
+  std::size_t queued = 0;
+  while (wr.first.write_buffer_size() <= wr.first.limits().write_high_water) {
+    wr.first.write(block);
+    queued += block.size();
+  }
   std::size_t before = eddy_test::open_fd_count();
   for (int i = 0; i < 10'000; ++i) {
-    switch (i % 3) {
+    switch (i % 4) {
       case 0:  // a read that never gets data
         co_await eddy::move_on_after(0ms, b.read());
         break;
       case 1:  // an accept that never gets a connection
         co_await eddy::move_on_after(0ms, listener.accept());
         break;
-      default: {  // a connect cancelled before it completes or just after
+      case 2: {  // a connect cancelled before it completes or just after
         auto s = co_await eddy::move_on_after(0ms, net::connect(listener.local_address()));
         break;
       }
+      default:  // a write whose drain cannot finish
+        co_await eddy::move_on_after(0ms, wr.first.drain());
+        break;
     }
   }
   // Connections that did complete sit in the accept queue: take and drop them.
@@ -375,6 +386,11 @@ EDDY_TEST(Stream, CancelledOperationsLeakNoDescriptors) {
   EXPECT_EQ(eddy_test::open_fd_count(), before);
   a.write("still works");
   EXPECT_EQ(co_await b.read(), "still works");
+  // The cancelled drains lost nothing: every queued byte arrives.
+  auto reader = eddy::spawn(wr.second.read_to_eof());
+  co_await wr.first.shutdown_write();
+  std::string got = co_await reader;
+  EXPECT_EQ(got.size(), queued);
 }
 
 // Review regression: close() from one task while another is blocked reading used to free the
