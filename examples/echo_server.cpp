@@ -14,6 +14,7 @@
 #include <eddy/eddy.hpp>
 #include <eddy/net.hpp>
 #include <string>
+#include <vector>
 
 namespace net = eddy::net;
 using namespace std::chrono_literals;
@@ -29,10 +30,11 @@ eddy::Task<> echo(net::Stream& s) {
 }
 
 std::uint64_t g_sunk = 0;
+std::size_t g_sink_buffer = 256 * 1024;
 
 // The bulk benchmark's receiver: read until the peer half-closes, keep nothing.
 eddy::Task<> sink(net::Stream& s) {
-  char buf[256 * 1024];
+  std::vector<char> buf(g_sink_buffer);
   while (std::size_t n = co_await s.read_some(buf)) g_sunk += n;
 }
 
@@ -80,6 +82,8 @@ int main(int argc, char** argv) {
       port = static_cast<std::uint16_t>(std::atoi(argv[++i]));
     } else if (!std::strcmp(argv[i], "--tls") && i + 1 < argc) {
       tls_dir = argv[++i];
+    } else if (!std::strcmp(argv[i], "--read-size") && i + 1 < argc) {
+      g_sink_buffer = std::strtoull(argv[++i], nullptr, 10);
     } else if (!std::strcmp(argv[i], "--sink")) {
       sink_mode = true;
     } else if (!std::strcmp(argv[i], "--self-test")) {

@@ -169,6 +169,7 @@ void Loop::poll(int timeout_ms) {
     throw_errno("epoll_wait");
   }
   for (int i = 0; i < n; ++i) static_cast<IoSource*>(events[i].data.ptr)->on_io(events[i].events);
+  poll_interval_ = n >= kBusyIoEvents ? kIoPollInterval : kPollInterval;
   if (wake_source_->pending) {
     wake_source_->pending = false;
     drain_remote();
@@ -314,7 +315,7 @@ void Loop::run_once() {
   // every kPollInterval task steps (tokio's event_interval), so a busy loop still sees I/O and
   // timers promptly while a yield costs no syscall.
   bool idle = head_ == tail_ && callbacks_.empty();
-  if (!idle && steps_since_poll_ < kPollInterval) {
+  if (!idle && steps_since_poll_ < poll_interval_) {
     run_callbacks();
     run_ready();
     return;
@@ -366,6 +367,10 @@ void Loop::run_ready() {
       std::swap(ring_[(head_ + i) & mask], ring_[(head_ + j) & mask]);
     }
   }
+  // At most what is left of the poll interval, so the next poll is never more than one
+  // interval away; the rest stay queued, in order, ahead of whatever the poll wakes.
+  std::size_t budget = poll_interval_ > steps_since_poll_ ? poll_interval_ - steps_since_poll_ : 1;
+  n = std::min(n, budget);
   for (std::size_t i = 0; i < n; ++i) {
     TaskBase* t = ring_[head_];
     head_ = (head_ + 1) & (ring_.size() - 1);

@@ -130,6 +130,13 @@ class Loop {
   TimePoint now_;
 
   static constexpr std::size_t kPollInterval = 61;
+  // While sockets are busy (the last poll brought several events), poll every kIoPollInterval
+  // steps instead: a long batch of ready connections would otherwise keep the next arrivals
+  // waiting for the whole batch (tail latency), and an extra non-blocking epoll_wait per 16
+  // steps costs about 1% of an I/O-bound step. Pure computation keeps the long interval.
+  static constexpr std::size_t kIoPollInterval = 16;
+  static constexpr int kBusyIoEvents = 4;
+  std::size_t poll_interval_ = kPollInterval;
   std::size_t steps_since_poll_ = 0;
 
   int epfd_ = -1;
