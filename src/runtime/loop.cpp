@@ -147,6 +147,11 @@ void Loop::io_add(int fd, IoSource* src, std::uint32_t events, bool user) {
   ev.data.ptr = src;
   if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) throw_errno("epoll_ctl(ADD)");
   if (user) ++user_sources_;
+  if (src == wake_source_.get() || src == static_cast<IoSource*>(signals_.get())) {
+    internal_fds_.push_back(fd);
+  } else {
+    ++io_sources_;
+  }
 }
 
 void Loop::io_mod(int fd, IoSource* src, std::uint32_t events) {
@@ -159,6 +164,11 @@ void Loop::io_mod(int fd, IoSource* src, std::uint32_t events) {
 void Loop::io_del(int fd, bool user) noexcept {
   ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
   if (user) --user_sources_;
+  if (auto it = std::find(internal_fds_.begin(), internal_fds_.end(), fd); it != internal_fds_.end()) {
+    internal_fds_.erase(it);
+  } else {
+    --io_sources_;
+  }
 }
 
 void Loop::poll(int timeout_ms) {
@@ -181,6 +191,7 @@ void Loop::drain_remote() {
   {
     std::lock_guard lock(remote_->mutex);
     batch.swap(remote_->queue);
+    remote_->has_work.store(false, std::memory_order_relaxed);
   }
   for (auto& f : batch) callbacks_.push_back(std::move(f));
 }
@@ -322,7 +333,15 @@ void Loop::run_once() {
   }
   steps_since_poll_ = 0;
   trim();
-  poll(poll_timeout_ms());
+  if (!idle && io_sources_ == 0) {
+    // Busy, and no descriptor is registered that could have become ready: only other threads
+    // can have sent work, and they raise a flag. Skipping the epoll_wait saves a syscall
+    // every interval in compute-bound programs (a third of the cost of a yield).
+    if (remote_->has_work.load(std::memory_order_acquire)) drain_remote();
+    if (signals_ && SignalHub::take_delivered()) signals_->on_io(EPOLLIN);
+  } else {
+    poll(poll_timeout_ms());
+  }
   update_now();
   if (virtual_ && head_ == tail_ && callbacks_.empty()) {
     bool outside_input = user_sources_ > 0 || (signals_ && signals_->has_waiters());
@@ -550,6 +569,7 @@ bool LoopHandle::call_soon_threadsafe(detail::UniqueFunction fn) const {
     if (remote_->closed) return false;
     was_empty = remote_->queue.empty();
     remote_->queue.push_back(std::move(fn));
+    remote_->has_work.store(true, std::memory_order_release);
     if (was_empty) {
       std::uint64_t one = 1;
       // Written under the lock so the loop cannot close the eventfd in between.

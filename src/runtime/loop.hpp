@@ -6,6 +6,7 @@
 // so I/O is never starved). Time is read once per iteration.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -30,6 +31,9 @@ struct Remote {
   std::vector<UniqueFunction> queue;
   int wake_fd = -1;
   bool closed = false;
+  // Set with the queue non-empty: lets a busy loop with no descriptors to watch see remote
+  // work without an epoll_wait.
+  std::atomic<bool> has_work{false};
 };
 
 class SignalHub;
@@ -137,6 +141,8 @@ class Loop {
   static constexpr std::size_t kIoPollInterval = 16;
   static constexpr int kBusyIoEvents = 4;
   std::size_t poll_interval_ = kPollInterval;
+  std::size_t io_sources_ = 0;     // registered descriptors other than the two below
+  std::vector<int> internal_fds_;  // the remote wake-up eventfd and the signal pipe
   std::size_t steps_since_poll_ = 0;
 
   int epfd_ = -1;

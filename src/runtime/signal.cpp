@@ -19,8 +19,11 @@ namespace {
 int g_pipe[2] = {-1, -1};
 std::atomic<SignalHub*> g_owner{nullptr};
 
+std::atomic<bool> g_delivered{false};  // lock-free: safe to store from a handler
+
 void on_signal(int signo) {
   int saved = errno;
+  g_delivered.store(true, std::memory_order_release);
   unsigned char b = static_cast<unsigned char>(signo);
   [[maybe_unused]] auto r = ::write(g_pipe[1], &b, 1);
   errno = saved;
@@ -90,6 +93,10 @@ bool SignalHub::has_waiters() const noexcept {
   for (const auto& [signo, s] : slots_)
     if (!s.waiters.empty()) return true;
   return false;
+}
+
+bool SignalHub::take_delivered() noexcept {
+  return g_delivered.exchange(false, std::memory_order_acq_rel);
 }
 
 void SignalHub::on_io(std::uint32_t) noexcept {

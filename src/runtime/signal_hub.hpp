@@ -22,6 +22,9 @@ class SignalHub final : public IoSource {
 
   void watch(int signo);
   bool consume_pending(int signo) noexcept;
+  // True (once) if a handled signal arrived since the last call; lets a busy loop that skips
+  // epoll_wait still notice signals.
+  static bool take_delivered() noexcept;
   WaitList& waiters(int signo) { return slots_[signo].waiters; }
   bool has_waiters() const noexcept;
   // Makes SIGINT cancel `main` (if on the main thread and SIGINT is at its default action).

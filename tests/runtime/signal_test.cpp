@@ -14,6 +14,7 @@
 #include <atomic>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "eddy/cancel.hpp"
@@ -41,6 +42,18 @@ EDDY_TEST(Signal, WaitCompletesWhenTheSignalArrives) {
   send(SIGUSR2);
   co_await eddy::timeout(1s, waiter);
   EXPECT_EQ(eddy::now() - t0, 3ms);
+}
+
+// A busy loop with no sockets skips epoll_wait: signals must still get through.
+EDDY_TEST(Signal, BusyLoopStillSeesSignals) {
+  auto waiter = eddy::spawn([]() -> eddy::Task<> { co_await eddy::signal(SIGUSR2); });
+  co_await eddy::yield_now();
+  std::thread th([] { send(SIGUSR2); });
+  auto start = std::chrono::steady_clock::now();
+  while (!waiter.done() && std::chrono::steady_clock::now() - start < std::chrono::seconds(10))
+    co_await eddy::yield_now();
+  th.join();
+  EXPECT_TRUE(waiter.done()) << "the signal reached the waiter while the loop stayed busy";
 }
 
 EDDY_TEST(Signal, DeliveryWhileNobodyWaitsIsNotLost) {

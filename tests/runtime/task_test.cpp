@@ -274,6 +274,21 @@ TEST(Loop, OtherThreadsSubmitThroughALoopHandle) {
   EXPECT_EQ(result, 47);
 }
 
+// A busy loop with no descriptors to watch skips epoll_wait; work from other threads must
+// still get in while tasks keep the loop busy.
+TEST(Loop, BusyLoopStillSeesWorkFromOtherThreads) {
+  bool ok = eddy::run([]() -> eddy::Task<bool> {
+    eddy::LoopHandle loop = eddy::loop_handle();
+    bool seen = false;
+    std::thread th([&] { loop.call_soon_threadsafe([&] { seen = true; }); });
+    auto start = std::chrono::steady_clock::now();
+    while (!seen && std::chrono::steady_clock::now() - start < 10s) co_await eddy::yield_now();
+    th.join();
+    co_return seen;
+  }());
+  EXPECT_TRUE(ok);
+}
+
 TEST(Loop, HandleOutlivesTheLoopSafely) {
   eddy::LoopHandle h =
       eddy::run([]() -> eddy::Task<eddy::LoopHandle> { co_return eddy::loop_handle(); }());
