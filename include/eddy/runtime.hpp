@@ -179,6 +179,8 @@ class JoinAwaiter : public JoinAwaiterBase {
 };
 
 void schedule_yield(TaskBase* t) noexcept;
+// suspend_on + schedule for the running task in one step (the hot path of yield_now).
+void suspend_and_requeue(TaskBase* t, Waiter* w, std::coroutine_handle<> h) noexcept;
 
 class YieldAwaiter final : public Waiter {
  public:
@@ -186,8 +188,7 @@ class YieldAwaiter final : public Waiter {
   bool await_suspend(std::coroutine_handle<> h) {
     task_ = &current_task_checked();
     if (task_->is_cancelled()) return false;
-    task_->suspend_on(this, h);
-    schedule_yield(task_);
+    suspend_and_requeue(task_, this, h);
     return true;
   }
   void await_resume() const {

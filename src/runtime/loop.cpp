@@ -204,6 +204,10 @@ void Loop::schedule(TaskBase* t) noexcept {
   // A task that never ran stays "created": run_task must know not to start a cancelled one.
   if (t->status != TaskStatus::done && t->status != TaskStatus::created)
     t->status = TaskStatus::ready;
+  push_ready(t);
+}
+
+void Loop::push_ready(TaskBase* t) noexcept {
   std::size_t mask = ring_.size() - 1;
   if (((tail_ + 1) & mask) == head_) {
     // full: grow, keeping order
@@ -504,6 +508,19 @@ std::coroutine_handle<> bounce_through_loop(std::coroutine_handle<> next) noexce
   t->suspend_on(&g_bounce, next);
   tl_loop->schedule(t);
   return std::noop_coroutine();
+}
+
+void suspend_and_requeue(TaskBase* t, Waiter* w, std::coroutine_handle<> h) noexcept {
+  t->waiting_on = w;
+  t->resume_point = h;
+  if (t->queued) {  // woken while it ran: already in the queue
+    t->status = TaskStatus::ready;
+    return;
+  }
+  // Straight from running to ready: one update of the flag word instead of three.
+  t->status = TaskStatus::ready;
+  t->queued = true;
+  tl_loop->push_ready(t);
 }
 
 void schedule_yield(TaskBase* t) noexcept {

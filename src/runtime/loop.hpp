@@ -47,6 +47,7 @@ class Loop {
 
   // --- tasks
   void schedule(TaskBase* t) noexcept;
+  void push_ready(TaskBase* t) noexcept;  // the ring only; the caller set the flags
   void add_task(TaskBase* t, std::string_view name);
   bool run_main(TaskBase* main);
   TaskBase* current() const noexcept { return tl_current_task; }
