@@ -102,6 +102,7 @@ Task<std::tuple<value_or_monostate_t<T>...>> gather(Task<T>... tasks) {
 template <class T>
 Task<std::vector<value_or_monostate_t<T>>> gather(std::vector<Task<T>> tasks) {
   TaskGroup tg;
+  GroupAccess::reserve(tg, tasks.size());
   std::vector<TaskHandle<T>> handles;
   handles.reserve(tasks.size());
   for (auto& t : tasks) handles.push_back(tg.spawn(std::move(t)));
@@ -124,6 +125,7 @@ Task<std::tuple<Outcome<T>...>> gather_settled(Task<T>... tasks) {
 template <class T>
 Task<std::vector<Outcome<T>>> gather_settled(std::vector<Task<T>> tasks) {
   TaskGroup tg = GroupAccess::settled_group();
+  GroupAccess::reserve(tg, tasks.size());
   std::vector<TaskHandle<T>> handles;
   handles.reserve(tasks.size());
   for (auto& t : tasks) handles.push_back(tg.spawn(std::move(t)));

@@ -115,6 +115,7 @@ class TaskGroup : private detail::GroupCore {
 // Internal access for gather_settled, which needs a group that does not collect errors.
 struct GroupAccess {
   static TaskGroup settled_group() { return TaskGroup(false); }
+  static void reserve(TaskGroup& tg, std::size_t n) { tg.reserve(n); }
 };
 
 namespace detail {

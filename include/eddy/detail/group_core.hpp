@@ -16,6 +16,8 @@ class GroupCore {
   GroupCore& operator=(const GroupCore&) = delete;
 
   std::size_t live() const noexcept { return children_.size(); }
+  // Room for `n` children up front (gather knows how many it will spawn).
+  void reserve(std::size_t n) { children_.reserve(n); }
   // Links a freshly spawned task as a child.
   void adopt(TaskBase* t);
   // Called by the loop when child `t` has finished and been unlinked.
