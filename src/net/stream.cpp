@@ -540,6 +540,11 @@ bool Stream::is_tls() const noexcept {
   return core_ && core_->tls;
 }
 
+std::optional<PeerCertificate> Stream::peer_certificate() const {
+  if (!is_tls()) return std::nullopt;
+  return core_->tls->peer_certificate();
+}
+
 std::string Stream::tls_version() const {
   return is_tls() ? core_->tls->version() : std::string();
 }

@@ -34,6 +34,7 @@ class TlsEngine {
   virtual void shutdown(ByteBuffer& out) noexcept = 0;
   virtual std::string alpn() const = 0;
   virtual std::string version() const = 0;
+  virtual std::optional<PeerCertificate> peer_certificate() const = 0;
 };
 
 class StreamCore final : public eddy::detail::IoSource {

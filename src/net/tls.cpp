@@ -7,11 +7,14 @@
 // Renegotiation is refused, so a write never needs a read.
 #include "eddy/net/tls.hpp"
 
+#include <arpa/inet.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <cerrno>
+#include <ctime>
 #include <fmt/format.h>
 
 #include "eddy/cancel.hpp"
@@ -111,6 +114,23 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_OK;
 }
 
+std::string name_text(const X509_NAME* name) {
+  BIO* b = BIO_new(BIO_s_mem());
+  if (!b) return {};
+  X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(b, &data);
+  std::string out(data, static_cast<std::size_t>(n > 0 ? n : 0));
+  BIO_free(b);
+  return out;
+}
+
+std::int64_t asn1_time_to_unix(const ASN1_TIME* t) {
+  std::tm tm{};
+  if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
 class OpenSslEngine final : public TlsEngine {
  public:
   OpenSslEngine(const TlsContextImpl& ctx, int fd) : ssl_(SSL_new(ctx.ctx)) {
@@ -199,6 +219,45 @@ class OpenSslEngine final : public TlsEngine {
   }
 
   std::string version() const override { return SSL_get_version(ssl_); }
+
+  std::optional<PeerCertificate> peer_certificate() const override {
+    X509* cert = SSL_get1_peer_certificate(ssl_);
+    if (!cert) return std::nullopt;
+    PeerCertificate pc;
+    pc.subject = name_text(X509_get_subject_name(cert));
+    pc.issuer = name_text(X509_get_issuer_name(cert));
+    char cn[256];
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0) pc.common_name = cn;
+    if (auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr))) {
+      for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
+        const GENERAL_NAME* g = sk_GENERAL_NAME_value(sans, i);
+        if (g->type == GEN_DNS) {
+          const ASN1_IA5STRING* s = g->d.dNSName;
+          pc.dns_names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), ASN1_STRING_length(s));
+        } else if (g->type == GEN_IPADD) {
+          const ASN1_OCTET_STRING* s = g->d.iPAddress;
+          int len = ASN1_STRING_length(s);
+          char text[INET6_ADDRSTRLEN] = {};
+          if (len == 4 || len == 16)
+            inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(s), text, sizeof text);
+          pc.ip_addresses.emplace_back(text);
+        }
+      }
+      GENERAL_NAMES_free(sans);
+    }
+    if (BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr)) {
+      if (char* hex = BN_bn2hex(bn)) {
+        pc.serial = hex;
+        OPENSSL_free(hex);
+      }
+      BN_free(bn);
+    }
+    pc.not_before = asn1_time_to_unix(X509_get0_notBefore(cert));
+    pc.not_after = asn1_time_to_unix(X509_get0_notAfter(cert));
+    pc.verified = SSL_get_verify_result(ssl_) == X509_V_OK && SSL_get_verify_mode(ssl_) != SSL_VERIFY_NONE;
+    X509_free(cert);
+    return pc;
+  }
 
  private:
   SSL* ssl_;

@@ -230,6 +230,8 @@ EDDY_TEST(Stream, PeerAddressesAndOptions) {
   auto& a = ab.first;
   auto& b = ab.second;
   EXPECT_EQ(a.peer_address(), b.local_address());
+  EXPECT_FALSE(a.is_tls());
+  EXPECT_FALSE(a.peer_certificate().has_value()) << "a plain stream has no certificate";
   EXPECT_EQ(a.local_address(), b.peer_address());
   EXPECT_EQ(a.peer_address().ip(), "127.0.0.1");
   int nodelay = 0;

@@ -82,6 +82,15 @@ EDDY_TEST(Tls, EchoWithAlpnAndCleanClose) {
   auto s = co_await net::open_tls_connection("localhost", server.port(), client_opts);
   EXPECT_TRUE(s.is_tls());
   EXPECT_EQ(s.alpn_protocol(), "http/1.1") << "the server's preference wins";
+  auto cert = s.peer_certificate();
+  EDDY_CO_ASSERT(cert.has_value());
+  EXPECT_EQ(cert->common_name, "localhost");
+  EXPECT_EQ(cert->issuer, "CN=eddy test CA");
+  EXPECT_EQ(cert->dns_names, std::vector<std::string>{"localhost"});
+  EXPECT_EQ(cert->ip_addresses, (std::vector<std::string>{"127.0.0.1", "::1"}));
+  EXPECT_TRUE(cert->verified);
+  EXPECT_LT(cert->not_before, cert->not_after);
+  EXPECT_FALSE(cert->serial.empty());
   s.write("hello over tls\n");
   EXPECT_EQ(co_await s.read_line(), "hello over tls\n");
   co_await s.shutdown_write();  // close_notify: the server's read sees EOF and its handler ends
@@ -145,6 +154,7 @@ EDDY_TEST(Tls, HostNameMustMatch) {
 
 EDDY_TEST(Tls, ClientCertificateRequired) {
   int handled = 0;
+  std::string client_cn;
   net::ServeOptions so;
   so.tls = net::TlsContext::server({.cert_file = certs() / "server.pem",
                                     .key_file = certs() / "server.key",
@@ -153,6 +163,7 @@ EDDY_TEST(Tls, ClientCertificateRequired) {
   auto server = co_await net::serve(
       [&](net::Stream& s) -> eddy::Task<> {
         ++handled;
+        if (auto c = s.peer_certificate(); c && c->verified) client_cn = c->common_name;
         co_await echo(s);
       },
       "127.0.0.1", 0, so);
@@ -178,6 +189,7 @@ EDDY_TEST(Tls, ClientCertificateRequired) {
   s.write("mutual");
   EXPECT_EQ(co_await s.read(), "mutual");
   EXPECT_EQ(handled, 1);
+  EXPECT_EQ(client_cn, "eddy client") << "the server sees who the verified client is";
   co_await server.shutdown(1s);
 }
 

@@ -34,6 +34,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "eddy/net/address.hpp"
 #include "eddy/net/error.hpp"
@@ -52,6 +53,20 @@ struct StreamLimits {
   // `write_low_water` remain (asyncio's write buffer limits).
   std::size_t write_high_water = 64 * 1024;
   std::size_t write_low_water = 16 * 1024;
+};
+
+// What the peer's TLS certificate says (Python's getpeercert()), for servers that authorise
+// clients by certificate and for clients that log whom they talked to.
+struct PeerCertificate {
+  std::string subject;                   // one-line RFC 2253 form: "CN=eddy client,O=..."
+  std::string common_name;               // the subject's CN, if any
+  std::string issuer;                    // RFC 2253 form
+  std::vector<std::string> dns_names;    // subjectAltName DNS entries
+  std::vector<std::string> ip_addresses; // subjectAltName IP entries, as text
+  std::string serial;                    // hexadecimal
+  std::int64_t not_before = 0;           // validity, seconds since the epoch
+  std::int64_t not_after = 0;
+  bool verified = false;                 // the chain was verified against the trusted CAs
 };
 
 struct KeepAlive {
@@ -123,6 +138,8 @@ class Stream {
   bool is_tls() const noexcept;
   std::string alpn_protocol() const;
   std::string tls_version() const;  // "TLSv1.3"; "" for a plain stream
+  // The peer's certificate; nullopt on a plain stream or if the peer sent none.
+  std::optional<PeerCertificate> peer_certificate() const;
 
   detail::StreamCore* core() const noexcept { return core_.get(); }
   explicit Stream(std::unique_ptr<detail::StreamCore> core) noexcept;
