@@ -34,6 +34,18 @@ eddy::Task<std::string> round_trip(std::uint16_t port, std::string msg) {
   co_return co_await c.read_to_eof();
 }
 
+// A handler that never finishes on its own and records that it was cancelled.
+net::ConnectionHandler sleeps_until_cancelled(bool& cancelled) {
+  return [&cancelled](net::Stream&) -> eddy::Task<> {
+    try {
+      co_await eddy::sleep(1h);
+    } catch (const eddy::Cancelled&) {
+      cancelled = true;
+      throw;
+    }
+  };
+}
+
 }  // namespace
 
 EDDY_TEST(Server, EchoesManyConnectionsAtOnce) {
@@ -87,16 +99,7 @@ EDDY_TEST(Server, CloseStopsAcceptingButLetsHandlersFinish) {
 
 EDDY_TEST(Server, ShutdownCancelsHandlersAfterGrace) {
   bool cancelled = false;
-  auto srv = co_await net::serve(
-      [&](net::Stream&) -> eddy::Task<> {
-        try {
-          co_await eddy::sleep(1h);
-        } catch (const eddy::Cancelled&) {
-          cancelled = true;
-          throw;
-        }
-      },
-      "127.0.0.1", 0);
+  auto srv = co_await net::serve(sleeps_until_cancelled(cancelled), "127.0.0.1", 0);
   auto c = co_await net::open_connection("127.0.0.1", srv.port());
   while (srv.connections() == 0) co_await eddy::sleep(1ms);
   auto t0 = eddy::now();
@@ -108,16 +111,7 @@ EDDY_TEST(Server, ShutdownCancelsHandlersAfterGrace) {
 
 EDDY_TEST(Server, CancellingServeForeverShutsDown) {
   bool cancelled = false;
-  auto srv = co_await net::serve(
-      [&](net::Stream&) -> eddy::Task<> {
-        try {
-          co_await eddy::sleep(1h);
-        } catch (const eddy::Cancelled&) {
-          cancelled = true;
-          throw;
-        }
-      },
-      "127.0.0.1", 0);
+  auto srv = co_await net::serve(sleeps_until_cancelled(cancelled), "127.0.0.1", 0);
   auto c = co_await net::open_connection("127.0.0.1", srv.port());
   while (srv.connections() == 0) co_await eddy::sleep(1ms);
   auto r = co_await eddy::move_on_after(50ms, srv.serve_forever());
