@@ -42,10 +42,11 @@ eddy::Task<> serve_until_signal(std::uint16_t port, bool sink_mode, std::string 
   net::ServeOptions opts;
   opts.reuse_port = true;
   if (!tls_dir.empty())
-    opts.tls = net::TlsContext::server({.cert_file = tls_dir + "/server.pem", .key_file = tls_dir + "/server.key"});
+    opts.tls = net::TlsContext::server(
+        {.cert_file = tls_dir + "/server.pem", .key_file = tls_dir + "/server.key"});
   auto server = co_await net::serve(sink_mode ? sink : echo, "127.0.0.1", port, opts);
-  std::printf("listening on 127.0.0.1:%u (%s%s)\n", unsigned{server.port()}, sink_mode ? "sink" : "echo",
-              tls_dir.empty() ? "" : ", tls");
+  std::printf("listening on 127.0.0.1:%u (%s%s)\n", unsigned{server.port()},
+              sink_mode ? "sink" : "echo", tls_dir.empty() ? "" : ", tls");
   std::fflush(stdout);
   co_await eddy::signal(SIGTERM);  // Ctrl-C cancels this task instead; both shut down cleanly
   co_await server.shutdown(1s);
@@ -89,7 +90,8 @@ int main(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--self-test")) {
       return eddy::run(self_test());
     } else {
-      std::fprintf(stderr, "usage: %s [--port N] [--sink] [--tls CERTDIR] | --self-test\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--port N] [--sink] [--tls CERTDIR] | --self-test\n",
+                   argv[0]);
       return 2;
     }
   }

@@ -25,8 +25,10 @@ eddy::Task<int> fetch(std::string host, std::uint16_t port, std::string ca_file)
   connect.timeout = 10s;
   net::Stream s = co_await net::open_tls_connection(host, port, opts, connect);
   std::printf("connected to %s (%s, ALPN %s)\n", s.peer_address().to_string().c_str(),
-              s.tls_version().c_str(), s.alpn_protocol().empty() ? "none" : s.alpn_protocol().c_str());
-  s.write("GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\nUser-Agent: eddy-tls-client\r\n\r\n");
+              s.tls_version().c_str(),
+              s.alpn_protocol().empty() ? "none" : s.alpn_protocol().c_str());
+  s.write("GET / HTTP/1.1\r\nHost: " + host +
+          "\r\nConnection: close\r\nUser-Agent: eddy-tls-client\r\n\r\n");
   std::string status = co_await s.read_line();
   std::printf("%s", status.c_str());
   std::string rest = co_await s.read_to_eof(16 << 20);
@@ -38,8 +40,9 @@ eddy::Task<int> fetch(std::string host, std::uint16_t port, std::string ca_file)
 // A one-route HTTPS server for the self-test (eddy's real HTTP server is eddy::http).
 eddy::Task<int> self_test(std::string certs) {
   net::ServeOptions so;
-  so.tls = net::TlsContext::server(
-      {.cert_file = certs + "/server.pem", .key_file = certs + "/server.key", .alpn = {"http/1.1"}});
+  so.tls = net::TlsContext::server({.cert_file = certs + "/server.pem",
+                                    .key_file = certs + "/server.key",
+                                    .alpn = {"http/1.1"}});
   auto server = co_await net::serve(
       [](net::Stream& s) -> eddy::Task<> {
         co_await s.read_until("\r\n\r\n");  // the request head; this server ignores it

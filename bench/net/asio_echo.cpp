@@ -40,7 +40,9 @@ awaitable<void> echo(tcp::socket s) {
 awaitable<void> sink(tcp::socket s) {
   std::vector<char> buf(256 * 1024);
   boost::system::error_code ec;
-  while (!ec) g_sunk += co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
+  while (!ec)
+    g_sunk +=
+        co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
 }
 
 awaitable<void> listen(tcp::acceptor& acceptor, bool sink_mode) {
@@ -58,16 +60,20 @@ int main(int argc, char** argv) {
   int port = -1;
   bool sink_mode = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--port") && i + 1 < argc) port = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--sink")) sink_mode = true;
-    else port = -1;
+    if (!std::strcmp(argv[i], "--port") && i + 1 < argc)
+      port = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--sink"))
+      sink_mode = true;
+    else
+      port = -1;
   }
   if (port < 0) {
     std::fprintf(stderr, "usage: %s --port N [--sink]\n", argv[0]);
     return 2;
   }
   asio::io_context ctx(1);  // concurrency hint 1: the single-threaded setup, no locking
-  tcp::acceptor acceptor(ctx, {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  tcp::acceptor acceptor(ctx,
+                         {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
   asio::signal_set signals(ctx, SIGTERM, SIGINT);
   signals.async_wait([&](auto, int) { ctx.stop(); });
   asio::co_spawn(ctx, listen(acceptor, sink_mode), asio::detached);

@@ -69,10 +69,14 @@ int main(int argc, char** argv) {
   bool sink_mode = false;
   std::string dir;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--port") && i + 1 < argc) port = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--tls") && i + 1 < argc) dir = argv[++i];
-    else if (!std::strcmp(argv[i], "--sink")) sink_mode = true;
-    else port = -1;
+    if (!std::strcmp(argv[i], "--port") && i + 1 < argc)
+      port = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--tls") && i + 1 < argc)
+      dir = argv[++i];
+    else if (!std::strcmp(argv[i], "--sink"))
+      sink_mode = true;
+    else
+      port = -1;
   }
   if (port < 0 || dir.empty()) {
     std::fprintf(stderr, "usage: %s --port N --tls CERTDIR [--sink]\n", argv[0]);
@@ -80,13 +84,15 @@ int main(int argc, char** argv) {
   }
   // OpenSSL defaults otherwise (TLS 1.3 session tickets included), as eddy's server context.
   ssl::context tls(ssl::context::tls_server);
-  tls.set_options(ssl::context::default_workarounds | ssl::context::no_tlsv1 |
-                  ssl::context::no_tlsv1_1);  // TLS 1.2 and 1.3, as eddy's server (the clients ask 1.3)
+  tls.set_options(
+      ssl::context::default_workarounds | ssl::context::no_tlsv1 |
+      ssl::context::no_tlsv1_1);  // TLS 1.2 and 1.3, as eddy's server (the clients ask 1.3)
   tls.use_certificate_chain_file(dir + "/server.pem");
   tls.use_private_key_file(dir + "/server.key", ssl::context::pem);
 
   asio::io_context ctx(1);  // concurrency hint 1: the single-threaded setup, no locking
-  tcp::acceptor acceptor(ctx, {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  tcp::acceptor acceptor(ctx,
+                         {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
   asio::signal_set signals(ctx, SIGTERM, SIGINT);
   signals.async_wait([&](auto, int) { ctx.stop(); });
   asio::co_spawn(ctx, listen(acceptor, tls, sink_mode), asio::detached);

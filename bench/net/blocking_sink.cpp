@@ -18,21 +18,25 @@
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+  g_stop = 1;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   int port = -1;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--port") && i + 1 < argc) port = std::atoi(argv[++i]);
-    else if (std::strcmp(argv[i], "--sink") != 0) port = -1;
+    if (!std::strcmp(argv[i], "--port") && i + 1 < argc)
+      port = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--sink") != 0)
+      port = -1;
   }
   if (port < 0) {
     std::fprintf(stderr, "usage: %s --port N [--sink]\n", argv[0]);
     return 2;
   }
   // No SA_RESTART: SIGTERM must interrupt the blocking accept()/read() so we can exit cleanly.
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
@@ -58,7 +62,8 @@ int main(int argc, char** argv) {
     int fd = accept(lfd, nullptr, nullptr);
     if (fd < 0) continue;  // EINTR from SIGTERM: the loop condition ends it
     ssize_t n;
-    while (!g_stop && (n = read(fd, buf.data(), buf.size())) > 0) total += static_cast<unsigned long long>(n);
+    while (!g_stop && (n = read(fd, buf.data(), buf.size())) > 0)
+      total += static_cast<unsigned long long>(n);
     close(fd);  // our close is what tells bulk_send the transfer is complete
   }
   std::printf("received %llu bytes\n", total);

@@ -43,10 +43,14 @@ int main(int argc, char** argv) {
   unsigned long long total = 4ULL << 30;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--port") port = std::atoi(argv[i + 1]);
-    else if (k == "--bytes") total = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (k == "--server-pid") pid = std::atoi(argv[i + 1]);
-    else port = -1;
+    if (k == "--port")
+      port = std::atoi(argv[i + 1]);
+    else if (k == "--bytes")
+      total = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (k == "--server-pid")
+      pid = std::atoi(argv[i + 1]);
+    else
+      port = -1;
   }
   if (port <= 0 || total == 0 || argc % 2 == 0) {
     std::fprintf(stderr, "usage: %s --port P [--bytes N] [--server-pid PID]\n", argv[0]);
@@ -83,7 +87,8 @@ int main(int argc, char** argv) {
   std::int64_t cpu1 = pid ? proc_cpu_ns(pid) : 0;
   close(fd);
 
-  std::printf("RESULT bulk_gbps %.3f GB/s\n", static_cast<double>(total) / static_cast<double>(wall));
+  std::printf("RESULT bulk_gbps %.3f GB/s\n",
+              static_cast<double>(total) / static_cast<double>(wall));
   if (pid && cpu0 >= 0 && cpu1 >= 0)
     std::printf("RESULT bulk_sink_cpu %.2f cores\n",
                 static_cast<double>(cpu1 - cpu0) / static_cast<double>(wall));

@@ -43,8 +43,14 @@ using bench::proc_cpu_ns;
 // record, so 50M samples cost nothing to keep, unlike a vector of every latency.
 class Histogram {
  public:
-  void record(std::uint64_t ns) { ++counts_[index(ns)]; ++total_; }
-  void clear() { counts_.assign(counts_.size(), 0); total_ = 0; }
+  void record(std::uint64_t ns) {
+    ++counts_[index(ns)];
+    ++total_;
+  }
+  void clear() {
+    counts_.assign(counts_.size(), 0);
+    total_ = 0;
+  }
   std::uint64_t percentile(double p) const {
     std::uint64_t rank = static_cast<std::uint64_t>(p * static_cast<double>(total_)), seen = 0;
     for (std::size_t i = 0; i < counts_.size(); ++i)
@@ -84,18 +90,28 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     const char* v = argv[i + 1];
-    if (k == "--port") port = std::atoi(v);
-    else if (k == "--connections") conns = std::atoi(v);
-    else if (k == "--size") size = std::strtoull(v, nullptr, 10);
-    else if (k == "--seconds") seconds = std::atof(v);
-    else if (k == "--warmup") warmup = std::atof(v);
-    else if (k == "--max-msgs") max_msgs = std::atoll(v);
-    else if (k == "--server-pid") pid = std::atoi(v);
-    else port = -1;
+    if (k == "--port")
+      port = std::atoi(v);
+    else if (k == "--connections")
+      conns = std::atoi(v);
+    else if (k == "--size")
+      size = std::strtoull(v, nullptr, 10);
+    else if (k == "--seconds")
+      seconds = std::atof(v);
+    else if (k == "--warmup")
+      warmup = std::atof(v);
+    else if (k == "--max-msgs")
+      max_msgs = std::atoll(v);
+    else if (k == "--server-pid")
+      pid = std::atoi(v);
+    else
+      port = -1;
   }
   if (port <= 0 || conns <= 0 || size == 0 || argc % 2 == 0) {
-    std::fprintf(stderr, "usage: %s --port P [--connections N] [--size B] [--seconds S] "
-                 "[--warmup S] [--max-msgs N] [--server-pid PID]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s --port P [--connections N] [--size B] [--seconds S] "
+                 "[--warmup S] [--max-msgs N] [--server-pid PID]\n",
+                 argv[0]);
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);
@@ -221,7 +237,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "echo_load: finished before the measured interval began\n");
     return 1;
   }
-  std::printf("RESULT echo_msgs %.0f msgs/s\n", static_cast<double>(done) * 1e9 / static_cast<double>(wall));
+  std::printf("RESULT echo_msgs %.0f msgs/s\n",
+              static_cast<double>(done) * 1e9 / static_cast<double>(wall));
   std::printf("RESULT echo_p99 %.1f us\n", static_cast<double>(hist.percentile(0.99)) / 1e3);
   if (pid && cpu0 >= 0 && cpu1 >= 0)
     std::printf("RESULT echo_cpu_per_msg %.0f ns/msg\n",

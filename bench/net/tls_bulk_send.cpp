@@ -48,14 +48,20 @@ int main(int argc, char** argv) {
   const char* ca = nullptr;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--port") port = std::atoi(argv[i + 1]);
-    else if (k == "--bytes") total = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (k == "--server-pid") pid = std::atoi(argv[i + 1]);
-    else if (k == "--ca") ca = argv[i + 1];
-    else port = -1;
+    if (k == "--port")
+      port = std::atoi(argv[i + 1]);
+    else if (k == "--bytes")
+      total = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (k == "--server-pid")
+      pid = std::atoi(argv[i + 1]);
+    else if (k == "--ca")
+      ca = argv[i + 1];
+    else
+      port = -1;
   }
   if (port <= 0 || total == 0 || argc % 2 == 0) {
-    std::fprintf(stderr, "usage: %s --port P [--bytes N] [--server-pid PID] [--ca FILE]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s --port P [--bytes N] [--server-pid PID] [--ca FILE]\n",
+                 argv[0]);
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);
@@ -72,7 +78,8 @@ int main(int argc, char** argv) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) die("connect");
   SSL* ssl = SSL_new(ctx);
-  if (!ssl || SSL_set_fd(ssl, fd) != 1 || (ca && SSL_set1_host(ssl, "127.0.0.1") != 1)) die("SSL_new");
+  if (!ssl || SSL_set_fd(ssl, fd) != 1 || (ca && SSL_set1_host(ssl, "127.0.0.1") != 1))
+    die("SSL_new");
   if (SSL_connect(ssl) != 1) die("handshake");
 
   // The clock starts after the handshake: this workload is the record layer only.
@@ -96,13 +103,14 @@ int main(int argc, char** argv) {
   if (r < 0) die("recv");
   std::int64_t wall = now_ns() - t0;
   std::int64_t cpu1 = pid ? proc_cpu_ns(pid) : 0;
-  std::fprintf(stderr, "tls_bulk_send: %llu bytes in %.2f s, %s %s\n", total, static_cast<double>(wall) / 1e9,
-               SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+  std::fprintf(stderr, "tls_bulk_send: %llu bytes in %.2f s, %s %s\n", total,
+               static_cast<double>(wall) / 1e9, SSL_get_version(ssl), SSL_get_cipher_name(ssl));
   SSL_free(ssl);
   SSL_CTX_free(ctx);
   close(fd);
 
-  std::printf("RESULT tls_bulk_gbps %.3f GB/s\n", static_cast<double>(total) / static_cast<double>(wall));
+  std::printf("RESULT tls_bulk_gbps %.3f GB/s\n",
+              static_cast<double>(total) / static_cast<double>(wall));
   if (pid && cpu0 >= 0 && cpu1 >= 0)
     std::printf("RESULT tls_bulk_sink_cpu %.2f cores\n",
                 static_cast<double>(cpu1 - cpu0) / static_cast<double>(wall));

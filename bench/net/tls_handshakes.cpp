@@ -85,7 +85,8 @@ void start(Conn& c) {
   if (c.fd < 0) die("socket");
   int one = 1;
   setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (!(c.ssl = SSL_new(g_ctx)) || SSL_set_fd(c.ssl, c.fd) != 1 || (g_verify && SSL_set1_host(c.ssl, "127.0.0.1") != 1))
+  if (!(c.ssl = SSL_new(g_ctx)) || SSL_set_fd(c.ssl, c.fd) != 1 ||
+      (g_verify && SSL_set1_host(c.ssl, "127.0.0.1") != 1))
     die("SSL_new");
   SSL_set_connect_state(c.ssl);
   if (connect(c.fd, reinterpret_cast<sockaddr*>(&g_addr), sizeof g_addr) == 0) {
@@ -107,8 +108,9 @@ void describe_first(SSL* ssl) {
   if (X509* cert = SSL_get0_peer_certificate(ssl))
     EVP_PKEY_get_group_name(X509_get0_pubkey(cert), curve, sizeof curve, nullptr);
   std::fprintf(stderr, "tls_handshakes: %s %s, key exchange %s, server key %s signing with %s\n",
-               SSL_get_version(ssl), SSL_get_cipher_name(ssl), SSL_group_to_name(ssl, SSL_get_negotiated_group(ssl)),
-               curve, md ? OBJ_nid2sn(md) : "?");
+               SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+               SSL_group_to_name(ssl, SSL_get_negotiated_group(ssl)), curve,
+               md ? OBJ_nid2sn(md) : "?");
   g_verbose_done = true;
 }
 
@@ -136,14 +138,16 @@ Step step(Conn& c) {
         return Step::pending;
       }
       if (g_failed++ < 3) {
-        std::fprintf(stderr, "tls_handshakes: handshake failed (SSL error %d, errno %d)\n", e, errno);
+        std::fprintf(stderr, "tls_handshakes: handshake failed (SSL error %d, errno %d)\n", e,
+                     errno);
         ERR_print_errors_fp(stderr);
       }
       finish(c);
       return Step::failed;
     }
     if (!g_verbose_done) describe_first(c.ssl);
-    SSL_shutdown(c.ssl);  // close_notify: a few dozen bytes into an empty socket buffer, never blocks
+    SSL_shutdown(
+        c.ssl);  // close_notify: a few dozen bytes into an empty socket buffer, never blocks
     c.phase = Phase::draining;
   }
   // Raw reads until the server's close (its tickets and close_notify are not parsed): the
@@ -158,7 +162,8 @@ Step step(Conn& c) {
       return Step::pending;
     }
     Step r = n == 0 ? Step::done : Step::failed;
-    if (r == Step::failed && g_failed++ < 3) std::fprintf(stderr, "tls_handshakes: recv: %s\n", std::strerror(errno));
+    if (r == Step::failed && g_failed++ < 3)
+      std::fprintf(stderr, "tls_handshakes: recv: %s\n", std::strerror(errno));
     finish(c);
     return r;
   }
@@ -173,15 +178,24 @@ int main(int argc, char** argv) {
   const char *ca = nullptr, *groups = nullptr;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--port") port = std::atoi(argv[i + 1]);
-    else if (k == "--seconds") seconds = std::atof(argv[i + 1]);
-    else if (k == "--max") max = std::atol(argv[i + 1]);
-    else if (k == "--warmup") warmup = std::atol(argv[i + 1]);
-    else if (k == "--connections") conns = std::atoi(argv[i + 1]);
-    else if (k == "--server-pid") pid = std::atoi(argv[i + 1]);
-    else if (k == "--ca") ca = argv[i + 1];
-    else if (k == "--groups") groups = argv[i + 1];
-    else port = -1;
+    if (k == "--port")
+      port = std::atoi(argv[i + 1]);
+    else if (k == "--seconds")
+      seconds = std::atof(argv[i + 1]);
+    else if (k == "--max")
+      max = std::atol(argv[i + 1]);
+    else if (k == "--warmup")
+      warmup = std::atol(argv[i + 1]);
+    else if (k == "--connections")
+      conns = std::atoi(argv[i + 1]);
+    else if (k == "--server-pid")
+      pid = std::atoi(argv[i + 1]);
+    else if (k == "--ca")
+      ca = argv[i + 1];
+    else if (k == "--groups")
+      groups = argv[i + 1];
+    else
+      port = -1;
   }
   if (port <= 0 || seconds <= 0 || max <= 0 || conns <= 0 || argc % 2 == 0) {
     std::fprintf(stderr,
@@ -240,11 +254,16 @@ int main(int argc, char** argv) {
   // `done` also holds the in-flight connections of the warm-up's end; about --connections.
   std::int64_t wall = now_ns() - t0, cpu1 = pid ? proc_cpu_ns(pid) : 0, mine = own_cpu_ns() - mine0;
   if (done > 0)  // nothing rather than a 0 that would enter the medians
-    std::printf("RESULT tls_handshakes %.0f handshakes/s\n", static_cast<double>(done) * 1e9 / static_cast<double>(wall));
+    std::printf("RESULT tls_handshakes %.0f handshakes/s\n",
+                static_cast<double>(done) * 1e9 / static_cast<double>(wall));
   if (pid && cpu0 >= 0 && cpu1 >= 0 && done > 0)
-    std::printf("RESULT tls_hs_cpu %.1f us/handshake\n", static_cast<double>(cpu1 - cpu0) / 1e3 / static_cast<double>(done));
-  std::fprintf(stderr, "tls_handshakes: %ld handshakes in %.2f s, %d in flight, client CPU %.2f cores, %ld failed\n",
-               done, static_cast<double>(wall) / 1e9, conns, static_cast<double>(mine) / static_cast<double>(wall), g_failed);
+    std::printf("RESULT tls_hs_cpu %.1f us/handshake\n",
+                static_cast<double>(cpu1 - cpu0) / 1e3 / static_cast<double>(done));
+  std::fprintf(
+      stderr,
+      "tls_handshakes: %ld handshakes in %.2f s, %d in flight, client CPU %.2f cores, %ld failed\n",
+      done, static_cast<double>(wall) / 1e9, conns,
+      static_cast<double>(mine) / static_cast<double>(wall), g_failed);
   SSL_CTX_free(g_ctx);
   return g_failed ? 1 : 0;
 }

@@ -32,10 +32,10 @@ namespace detail {
 
 struct FileState {
   std::string path;
-  int fd = -1;           // touched by thread calls only (and the destructor)
-  std::string rbuf;      // read ahead of the caller's position
+  int fd = -1;       // touched by thread calls only (and the destructor)
+  std::string rbuf;  // read ahead of the caller's position
   bool eof = false;
-  bool closed = false;   // loop side: close() was called
+  bool closed = false;  // loop side: close() was called
   eddy::Lock lock;
   ~FileState() {
     if (fd >= 0) ::close(fd);
@@ -160,11 +160,20 @@ int parse_mode(const std::string& mode) {
     }
   }
   switch (kind) {
-    case 'r': flags = plus ? O_RDWR : O_RDONLY; break;
-    case 'w': flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_TRUNC; break;
-    case 'a': flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND; break;
-    case 'x': flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL; break;
-    default: throw std::invalid_argument("eddy::fs: invalid file mode '" + mode + "'");
+    case 'r':
+      flags = plus ? O_RDWR : O_RDONLY;
+      break;
+    case 'w':
+      flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_TRUNC;
+      break;
+    case 'a':
+      flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND;
+      break;
+    case 'x':
+      flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL;
+      break;
+    default:
+      throw std::invalid_argument("eddy::fs: invalid file mode '" + mode + "'");
   }
   return flags | O_CLOEXEC;
 }
@@ -179,7 +188,8 @@ std::string read_whole(std::string path) {
 }
 
 void write_whole(std::string path, std::string data, WriteOptions o) {
-  if (o.atomic && o.append) throw std::invalid_argument("eddy::fs: atomic and append exclude each other");
+  if (o.atomic && o.append)
+    throw std::invalid_argument("eddy::fs: atomic and append exclude each other");
   if (!o.atomic) {
     int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (o.append ? O_APPEND : O_TRUNC);
     int fd = ::open(path.c_str(), flags, o.mode);
@@ -213,7 +223,8 @@ void write_whole(std::string path, std::string data, WriteOptions o) {
     throw;
   }
   if (o.sync) {  // make the rename itself durable
-    std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+    std::string dir =
+        path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
     int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
       ::fsync(dfd);

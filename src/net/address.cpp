@@ -63,8 +63,8 @@ std::optional<SocketAddress> SocketAddress::parse(std::string_view ip,
 SocketAddress SocketAddress::unix_path(std::string_view path) {
   sockaddr_un un{};
   if (path.empty() || path.size() >= sizeof un.sun_path)
-    throw std::invalid_argument(fmt::format("eddy: bad Unix socket path '{}' (1 to {} bytes)",
-                                            path, sizeof un.sun_path - 1));
+    throw std::invalid_argument(fmt::format("eddy: bad Unix socket path '{}' (1 to {} bytes)", path,
+                                            sizeof un.sun_path - 1));
   un.sun_family = AF_UNIX;
   std::memcpy(un.sun_path, path.data(), path.size());
   SocketAddress a;
@@ -116,7 +116,8 @@ std::string SocketAddress::ip() const {
   }
   if (is_unix()) {
     const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
-    std::size_t max = len_ > offsetof(sockaddr_un, sun_path) ? len_ - offsetof(sockaddr_un, sun_path) : 0;
+    std::size_t max =
+        len_ > offsetof(sockaddr_un, sun_path) ? len_ - offsetof(sockaddr_un, sun_path) : 0;
     return std::string(un->sun_path, strnlen(un->sun_path, max));
   }
   return {};

@@ -13,9 +13,9 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cctype>
-#include <fmt/format.h>
 #include <mutex>
 #include <unordered_map>
 
@@ -144,7 +144,8 @@ void ResolverCore::ensure_channel() {
   loop_ = &eddy::detail::current_loop_checked();
 }
 
-void ResolverCore::on_sock_state(void* data, ares_socket_t fd, int readable, int writable) noexcept {
+void ResolverCore::on_sock_state(void* data, ares_socket_t fd, int readable,
+                                 int writable) noexcept {
   auto* self = static_cast<ResolverCore*>(data);
   if (self->destroying_) return;
   std::uint32_t events = (readable ? EPOLLIN : 0u) | (writable ? EPOLLOUT : 0u);
@@ -156,8 +157,7 @@ void ResolverCore::on_sock_state(void* data, ares_socket_t fd, int readable, int
     self->retired_.push_back(std::move(it->second));
     self->watches_.erase(it);
     // Free retired watches once the poll batch that may still name them is over.
-    if (self->retired_.size() == 1)
-      self->loop_->call_soon([self] { self->retired_.clear(); });
+    if (self->retired_.size() == 1) self->loop_->call_soon([self] { self->retired_.clear(); });
     return;
   }
   try {
@@ -222,14 +222,16 @@ void ResolverCore::finish_query(QueryArg* q, int status, ares_addrinfo* res) noe
                      (status == ARES_SUCCESS && addrs.empty());
     auto now = eddy::now();
     if (status == ARES_SUCCESS && !addrs.empty()) {
-      auto keep = std::min<std::chrono::seconds>(std::chrono::seconds(std::max(ttl, 0)), options.max_ttl);
+      auto keep =
+          std::min<std::chrono::seconds>(std::chrono::seconds(std::max(ttl, 0)), options.max_ttl);
       if (keep.count() > 0 && !destroying_) cache_[q->key] = CacheEntry{addrs, {}, now + keep};
       p->addrs = std::move(addrs);
     } else {
       std::string why = status == ARES_SUCCESS ? "no addresses" : ares_strerror(status);
       std::string msg = fmt::format("resolve '{}': {}", q->host, why);
       auto keep = std::min(options.negative_ttl, options.max_ttl);
-      if (not_found && keep.count() > 0 && !destroying_) cache_[q->key] = CacheEntry{{}, msg, now + keep};
+      if (not_found && keep.count() > 0 && !destroying_)
+        cache_[q->key] = CacheEntry{{}, msg, now + keep};
       p->error = std::make_exception_ptr(DnsError(msg, not_found));
     }
   } catch (...) {
@@ -248,7 +250,8 @@ Task<std::vector<SocketAddress>> ResolverCore::lookup(std::string host, int fami
   if (loop_ && loop_ != &eddy::detail::current_loop_checked())
     throw InvalidStateError("eddy: a Resolver belongs to the loop it first resolved on");
   std::string key = host;
-  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   key += '/';
   key += std::to_string(family);
   if (auto it = cache_.find(key); it != cache_.end()) {

@@ -92,7 +92,8 @@ Task<> run_connection(std::shared_ptr<ServerState> st, Stream stream, Connection
     } catch (const std::exception& e) {
       // Scanners and clients that distrust us are routine on the internet: not a server error.
       if (auto* loop = eddy::detail::current_loop(); loop && loop->debug())
-        loop->log(fmt::format("eddy: TLS handshake with {} failed: {}", peer.to_string(), e.what()));
+        loop->log(
+            fmt::format("eddy: TLS handshake with {} failed: {}", peer.to_string(), e.what()));
       ok = false;
     }
     if (!ok) co_return;
@@ -132,8 +133,7 @@ Task<> accept_loop(std::shared_ptr<ServerState> st, std::size_t index) {
       if (st->closed || !listener.is_open()) co_return;
       // Out of descriptors or memory: keep the server alive, retry after a pause (asyncio
       // waits a second; a shorter pause recovers sooner once descriptors free up).
-      report(fmt::format("accept on {} failed: {}", listener.local_address().to_string(),
-                         e.what()),
+      report(fmt::format("accept on {} failed: {}", listener.local_address().to_string(), e.what()),
              std::current_exception());
     }
     if (!s) {

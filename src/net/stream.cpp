@@ -8,10 +8,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <vector>
 
 #include "eddy/detail/task_base.hpp"
@@ -22,8 +22,7 @@ namespace eddy::net {
 IncompleteReadError::IncompleteReadError(std::string p, std::size_t e)
     : Error(e ? "stream ended after " + std::to_string(p.size()) + " of " + std::to_string(e) +
                     " bytes"
-              : "stream ended after " + std::to_string(p.size()) +
-                    " bytes without the separator"),
+              : "stream ended after " + std::to_string(p.size()) + " bytes without the separator"),
       partial(std::move(p)),
       expected(e) {}
 
@@ -354,8 +353,7 @@ Task<std::string> read_until_impl(StreamCore& c, std::string_view sep, bool part
     }
     scanned = v.size();
     if (v.size() > c.limits.read_limit)
-      throw LimitOverrunError("eddy: separator not found within the stream's read limit",
-                              v.size());
+      throw LimitOverrunError("eddy: separator not found within the stream's read limit", v.size());
     if (!co_await fill_buffer(c)) {
       if (partial_at_eof) co_return take(c, c.rbuf.size());
       throw IncompleteReadError(take(c, c.rbuf.size()), 0);

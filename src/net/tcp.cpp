@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <fmt/format.h>
+#include <cerrno>
 
 #include "eddy/cancel.hpp"
 #include "eddy/group.hpp"
@@ -194,7 +194,8 @@ Task<Stream> open_connection(std::string host, std::uint16_t port, ConnectOption
     co_return co_await resolve_and_connect(std::move(host), port, options);
   std::string what = fmt::format("connect to {}:{}", host, port);
   try {
-    co_return co_await timeout(options.timeout, resolve_and_connect(std::move(host), port, options));
+    co_return co_await timeout(options.timeout,
+                               resolve_and_connect(std::move(host), port, options));
   } catch (const TimeoutError&) {
     throw TimeoutError(fmt::format("{} timed out after {} ms", what, options.timeout.count()));
   }

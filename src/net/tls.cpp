@@ -13,9 +13,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <fmt/format.h>
 #include <cerrno>
 #include <ctime>
-#include <fmt/format.h>
 
 #include "eddy/cancel.hpp"
 #include "eddy/net/address.hpp"
@@ -54,7 +54,8 @@ std::string openssl_errors() {
 std::string alpn_wire(const std::vector<std::string>& protos) {
   std::string w;
   for (auto& p : protos) {
-    if (p.empty() || p.size() > 255) throw TlsError("TLS: an ALPN protocol name must be 1-255 bytes");
+    if (p.empty() || p.size() > 255)
+      throw TlsError("TLS: an ALPN protocol name must be 1-255 bytes");
     w += static_cast<char>(p.size());
     w += p;
   }
@@ -74,7 +75,8 @@ BIO_METHOD* output_bio_method() {
       *written = len;
       return 1;
     });
-    BIO_meth_set_ctrl(m, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
+    BIO_meth_set_ctrl(
+        m, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
     BIO_meth_set_create(m, [](BIO* b) -> int {
       BIO_set_init(b, 1);
       return 1;
@@ -86,7 +88,8 @@ BIO_METHOD* output_bio_method() {
 
 void common_setup(SSL_CTX* ctx, bool allow_tls12, const std::string& ciphers) {
   SSL_CTX_set_min_proto_version(ctx, allow_tls12 ? TLS1_2_VERSION : TLS1_3_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_read_ahead(ctx, 1);
   // Room for several records per recv (the default holds one); with RELEASE_BUFFERS an idle
@@ -97,9 +100,12 @@ void common_setup(SSL_CTX* ctx, bool allow_tls12, const std::string& ciphers) {
 }
 
 void load_chain(SSL_CTX* ctx, const std::string& cert, const std::string& key) {
-  if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1) throw_tls("certificate file '" + cert + "'");
-  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) throw_tls("key file '" + key + "'");
-  if (SSL_CTX_check_private_key(ctx) != 1) throw_tls("key '" + key + "' does not match '" + cert + "'");
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1)
+    throw_tls("certificate file '" + cert + "'");
+  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1)
+    throw_tls("key file '" + key + "'");
+  if (SSL_CTX_check_private_key(ctx) != 1)
+    throw_tls("key '" + key + "' does not match '" + cert + "'");
 }
 
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
@@ -107,8 +113,8 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   auto* impl = static_cast<TlsContextImpl*>(arg);
   auto* ours = reinterpret_cast<const unsigned char*>(impl->alpn_wire.data());
   unsigned char* chosen = nullptr;
-  if (SSL_select_next_proto(&chosen, outlen, ours, static_cast<unsigned>(impl->alpn_wire.size()), in,
-                            inlen) != OPENSSL_NPN_NEGOTIATED)
+  if (SSL_select_next_proto(&chosen, outlen, ours, static_cast<unsigned>(impl->alpn_wire.size()),
+                            in, inlen) != OPENSSL_NPN_NEGOTIATED)
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   *out = chosen;
   return SSL_TLSEXT_ERR_OK;
@@ -167,7 +173,8 @@ class OpenSslEngine final : public TlsEngine {
     if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
       int err = errno;
       if (err == 0 || err == EAGAIN)
-        throw TlsError(fmt::format("TLS: handshake with '{}': the peer closed the connection", peer));
+        throw TlsError(
+            fmt::format("TLS: handshake with '{}': the peer closed the connection", peer));
       throw_os_error(err, fmt::format("TLS handshake with '{}'", peer));
     }
     throw_tls(fmt::format("handshake with '{}'", peer));
@@ -227,13 +234,16 @@ class OpenSslEngine final : public TlsEngine {
     pc.subject = name_text(X509_get_subject_name(cert));
     pc.issuer = name_text(X509_get_issuer_name(cert));
     char cn[256];
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0) pc.common_name = cn;
-    if (auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr))) {
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0)
+      pc.common_name = cn;
+    if (auto* sans = static_cast<GENERAL_NAMES*>(
+            X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr))) {
       for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
         const GENERAL_NAME* g = sk_GENERAL_NAME_value(sans, i);
         if (g->type == GEN_DNS) {
           const ASN1_IA5STRING* s = g->d.dNSName;
-          pc.dns_names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), ASN1_STRING_length(s));
+          pc.dns_names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                    ASN1_STRING_length(s));
         } else if (g->type == GEN_IPADD) {
           const ASN1_OCTET_STRING* s = g->d.iPAddress;
           int len = ASN1_STRING_length(s);
@@ -254,7 +264,8 @@ class OpenSslEngine final : public TlsEngine {
     }
     pc.not_before = asn1_time_to_unix(X509_get0_notBefore(cert));
     pc.not_after = asn1_time_to_unix(X509_get0_notAfter(cert));
-    pc.verified = SSL_get_verify_result(ssl_) == X509_V_OK && SSL_get_verify_mode(ssl_) != SSL_VERIFY_NONE;
+    pc.verified =
+        SSL_get_verify_result(ssl_) == X509_V_OK && SSL_get_verify_mode(ssl_) != SSL_VERIFY_NONE;
     X509_free(cert);
     return pc;
   }
@@ -279,8 +290,8 @@ Task<> handshake(Stream& s, OpenSslEngine& eng, const std::string& peer) {
 }
 
 // Installs the engine, handshakes within the timeout; on any failure closes the stream.
-Task<> secure(Stream& s, const TlsContextImpl& ctx, std::string peer, std::chrono::milliseconds limit,
-              void (*configure)(SSL*, const std::string&)) {
+Task<> secure(Stream& s, const TlsContextImpl& ctx, std::string peer,
+              std::chrono::milliseconds limit, void (*configure)(SSL*, const std::string&)) {
   StreamCore* c = s.core();
   if (!c || c->fd < 0) throw ConnectionError(EBADF, "TLS: the stream is closed");
   if (c->tls) throw InvalidStateError("eddy: the stream is already TLS");
@@ -298,8 +309,8 @@ Task<> secure(Stream& s, const TlsContextImpl& ctx, std::string peer, std::chron
       co_await handshake(s, e, peer);
     }
   } catch (const TimeoutError&) {
-    failure = std::make_exception_ptr(
-        TimeoutError(fmt::format("TLS handshake with '{}' timed out after {} ms", peer, limit.count())));
+    failure = std::make_exception_ptr(TimeoutError(
+        fmt::format("TLS handshake with '{}' timed out after {} ms", peer, limit.count())));
   } catch (...) {
     failure = std::current_exception();
   }
@@ -351,10 +362,12 @@ TlsContext TlsContext::client(const TlsClientOptions& o) {
   } else {
     SSL_CTX_set_verify(impl->ctx, SSL_VERIFY_NONE, nullptr);
   }
-  if (!o.cert_file.empty()) detail::load_chain(impl->ctx, o.cert_file, o.key_file.empty() ? o.cert_file : o.key_file);
+  if (!o.cert_file.empty())
+    detail::load_chain(impl->ctx, o.cert_file, o.key_file.empty() ? o.cert_file : o.key_file);
   if (!o.alpn.empty()) {
     impl->alpn_wire = detail::alpn_wire(o.alpn);
-    SSL_CTX_set_alpn_protos(impl->ctx, reinterpret_cast<const unsigned char*>(impl->alpn_wire.data()),
+    SSL_CTX_set_alpn_protos(impl->ctx,
+                            reinterpret_cast<const unsigned char*>(impl->alpn_wire.data()),
                             static_cast<unsigned>(impl->alpn_wire.size()));
   }
   TlsContext t;
@@ -370,7 +383,8 @@ TlsContext TlsContext::server(const TlsServerOptions& o) {
   detail::common_setup(impl->ctx, o.allow_tls12, o.ciphers);
   detail::load_chain(impl->ctx, o.cert_file, o.key_file);
   if (o.require_client_certificate) {
-    if (o.client_ca_file.empty()) throw TlsError("TLS: require_client_certificate needs client_ca_file");
+    if (o.client_ca_file.empty())
+      throw TlsError("TLS: require_client_certificate needs client_ca_file");
     if (SSL_CTX_load_verify_locations(impl->ctx, o.client_ca_file.c_str(), nullptr) != 1)
       detail::throw_tls("client CA file '" + o.client_ca_file + "'");
     SSL_CTX_set_verify(impl->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
@@ -402,16 +416,20 @@ Task<> start_tls(Stream& stream, std::string server_name, TlsConnectOptions opti
   if (ctx.is_server()) throw std::invalid_argument("eddy: start_tls needs a client TlsContext");
   std::string name = options.server_name.empty() ? server_name : options.server_name;
   if (name.empty() && ctx.impl()->verify)
-    throw std::invalid_argument("eddy: start_tls needs a server name to verify the certificate against");
+    throw std::invalid_argument(
+        "eddy: start_tls needs a server name to verify the certificate against");
   co_await detail::secure(stream, *ctx.impl(), std::move(name), options.handshake_timeout,
                           &detail::configure_client);
 }
 
-Task<> accept_tls(Stream& stream, const TlsContext& context, std::chrono::milliseconds handshake_timeout) {
-  if (!context.is_server()) throw std::invalid_argument("eddy: accept_tls needs a server TlsContext");
+Task<> accept_tls(Stream& stream, const TlsContext& context,
+                  std::chrono::milliseconds handshake_timeout) {
+  if (!context.is_server())
+    throw std::invalid_argument("eddy: accept_tls needs a server TlsContext");
   TlsContext keep = context;  // the caller's may go away while we wait
   std::string peer = stream.peer_address().to_string();
-  co_await detail::secure(stream, *keep.impl(), std::move(peer), handshake_timeout, &detail::configure_server);
+  co_await detail::secure(stream, *keep.impl(), std::move(peer), handshake_timeout,
+                          &detail::configure_server);
 }
 
 }  // namespace eddy::net

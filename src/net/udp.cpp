@@ -20,7 +20,9 @@ namespace detail {
 // socket with datagrams queued never waits for an edge that already happened.
 class DatagramCore final : public eddy::detail::IoSource {
  public:
-  explicit DatagramCore(int f) : fd(f) { eddy::detail::io_register(fd, this, EPOLLIN | EPOLLOUT | EPOLLET); }
+  explicit DatagramCore(int f) : fd(f) {
+    eddy::detail::io_register(fd, this, EPOLLIN | EPOLLOUT | EPOLLET);
+  }
   ~DatagramCore() { close_now(); }
 
   void on_io(std::uint32_t ev) noexcept override {
@@ -83,12 +85,16 @@ int make_socket(int family, const DatagramOptions& o) {
   if (o.broadcast) set_int_option(fd.get(), SOL_SOCKET, SO_BROADCAST, 1, "SO_BROADCAST");
   if (family == AF_INET6)
     set_int_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, o.dual_stack ? 0 : 1, "IPV6_V6ONLY");
-  if (o.receive_buffer > 0) set_int_option(fd.get(), SOL_SOCKET, SO_RCVBUF, o.receive_buffer, "SO_RCVBUF");
-  if (o.send_buffer > 0) set_int_option(fd.get(), SOL_SOCKET, SO_SNDBUF, o.send_buffer, "SO_SNDBUF");
+  if (o.receive_buffer > 0)
+    set_int_option(fd.get(), SOL_SOCKET, SO_RCVBUF, o.receive_buffer, "SO_RCVBUF");
+  if (o.send_buffer > 0)
+    set_int_option(fd.get(), SOL_SOCKET, SO_SNDBUF, o.send_buffer, "SO_SNDBUF");
   return fd.release();
 }
 
-bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+bool would_block(int e) {
+  return e == EAGAIN || e == EWOULDBLOCK;
+}
 
 }  // namespace
 
@@ -162,8 +168,9 @@ Task<> DatagramSocket::send_to(std::string_view data, SocketAddress to) {
   for (;;) {
     if (!c) throw ConnectionError(EBADF, "send_to: the socket is closed");
     c->check_open("send_to");
-    ssize_t n = to.empty() ? ::send(c->fd, data.data(), data.size(), MSG_NOSIGNAL)
-                           : ::sendto(c->fd, data.data(), data.size(), MSG_NOSIGNAL, to.data(), to.size());
+    ssize_t n = to.empty()
+                    ? ::send(c->fd, data.data(), data.size(), MSG_NOSIGNAL)
+                    : ::sendto(c->fd, data.data(), data.size(), MSG_NOSIGNAL, to.data(), to.size());
     if (n >= 0) co_return;
     if (errno == EINTR) continue;
     if (!would_block(errno))

@@ -164,7 +164,8 @@ void Loop::io_mod(int fd, IoSource* src, std::uint32_t events) {
 void Loop::io_del(int fd, bool user) noexcept {
   ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
   if (user) --user_sources_;
-  if (auto it = std::find(internal_fds_.begin(), internal_fds_.end(), fd); it != internal_fds_.end()) {
+  if (auto it = std::find(internal_fds_.begin(), internal_fds_.end(), fd);
+      it != internal_fds_.end()) {
     internal_fds_.erase(it);
   } else {
     --io_sources_;

@@ -59,13 +59,16 @@ EDDY_TEST(Fs, AtomicWriteReplacesWholeAndLeavesNoTemporary) {
   co_await fs::write_file(dir / "state.json", "{\"v\": 2}", {.atomic = true, .mode = 0600});
   EXPECT_EQ(co_await fs::read_file(dir / "state.json"), "{\"v\": 2}");
   std::vector<std::string> names;
-  for (auto& e : std::filesystem::directory_iterator(dir.path())) names.push_back(e.path().filename());
+  for (auto& e : std::filesystem::directory_iterator(dir.path()))
+    names.push_back(e.path().filename());
   EXPECT_EQ(names, std::vector<std::string>{"state.json"});
   auto perms = std::filesystem::status(dir / "state.json").permissions();
-  EXPECT_EQ(perms & std::filesystem::perms::all, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(perms & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   // A failed atomic write (the directory is gone) leaves the old file alone elsewhere and
   // reports the path.
-  EXPECT_THROW(co_await fs::write_file(dir / "no-such-dir/x", "y", {.atomic = true}), eddy::FileNotFoundError);
+  EXPECT_THROW(co_await fs::write_file(dir / "no-such-dir/x", "y", {.atomic = true}),
+               eddy::FileNotFoundError);
 }
 
 EDDY_TEST(Fs, LinesAndReads) {

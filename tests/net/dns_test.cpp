@@ -106,9 +106,11 @@ EDDY_TEST(Dns, ConcurrentLookupsShareOneQuery) {
   auto server = eddy::spawn(dns.serve());
   net::Resolver r(options_for(dns));
   std::vector<eddy::TaskHandle<std::vector<net::SocketAddress>>> lookups;
-  for (int i = 0; i < 20; ++i) lookups.push_back(eddy::spawn(r.resolve("busy.eddy.test", 80, AF_INET)));
+  for (int i = 0; i < 20; ++i)
+    lookups.push_back(eddy::spawn(r.resolve("busy.eddy.test", 80, AF_INET)));
   lookups[3].cancel();
-  const std::vector<std::string> want{"10.0.0.9"};  // one waiter gives up: the query goes on for the others
+  const std::vector<std::string> want{
+      "10.0.0.9"};  // one waiter gives up: the query goes on for the others
   for (int i = 0; i < 20; ++i) {
     if (i == 3) continue;
     auto got = co_await lookups[i];
@@ -141,8 +143,8 @@ EDDY_TEST(Dns, OpenConnectionByNameThroughAResolver) {
   auto listener = net::Listener::bind(*net::SocketAddress::parse("127.0.0.1", 0));
   net::ConnectOptions co;
   co.resolver = &r;
-  auto [client, peer] =
-      co_await eddy::gather(net::open_connection("echo.eddy.test", listener.port(), co), listener.accept());
+  auto [client, peer] = co_await eddy::gather(
+      net::open_connection("echo.eddy.test", listener.port(), co), listener.accept());
   client.write("hi");
   EXPECT_EQ(co_await peer.read(), "hi");
   server.cancel();

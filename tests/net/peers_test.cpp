@@ -95,7 +95,8 @@ eddy::Task<> echo(net::Stream& s) {
 EDDY_REAL_TEST(Peers, EddyClientWithPythonAsyncioServer) {
   eddy_test::TempDir dir;
   std::uint16_t port = free_port();
-  eddy_test::Process py("python3 " + write_script(dir, "server.py", kPyServer) + " " + std::to_string(port));
+  eddy_test::Process py("python3 " + write_script(dir, "server.py", kPyServer) + " " +
+                        std::to_string(port));
   auto s = co_await connect_when_up(port);
   // 8 MiB each way at once: our writer and reader run concurrently, so neither side's
   // buffers can deadlock, and drain() holds our queue near the high-water mark.
@@ -130,16 +131,17 @@ EDDY_REAL_TEST(Peers, PythonAsyncioClientWithEddyServer) {
 
 EDDY_REAL_TEST(Peers, SocatEcho) {
   std::uint16_t port = free_port();
-  eddy_test::Process socat("socat TCP-LISTEN:" + std::to_string(port) + ",bind=127.0.0.1,reuseaddr PIPE");
+  eddy_test::Process socat("socat TCP-LISTEN:" + std::to_string(port) +
+                           ",bind=127.0.0.1,reuseaddr PIPE");
   auto s = co_await connect_when_up(port);
   s.write("through socat\n");
   EXPECT_EQ(co_await s.read_line(), "through socat\n");
   co_await s.close();
 }
 
-// A client that reads with a pause after each recv and a small receive buffer: the server's writes outrun it, the kernel buffers
-// fill, and drain() must hold the server's queue at the high-water mark instead of letting it
-// grow to the whole 2 MiB.
+// A client that reads with a pause after each recv and a small receive buffer: the server's writes
+// outrun it, the kernel buffers fill, and drain() must hold the server's queue at the high-water
+// mark instead of letting it grow to the whole 2 MiB.
 const char* kSlowReader = R"(
 import socket, sys, time
 s = socket.socket()

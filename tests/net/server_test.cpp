@@ -52,7 +52,8 @@ EDDY_TEST(Server, EchoesManyConnectionsAtOnce) {
   auto srv = co_await net::serve(echo, "127.0.0.1", 0);
   EDDY_CO_ASSERT(srv.port() != 0);
   std::vector<eddy::Task<std::string>> clients;
-  for (int i = 0; i < 50; ++i) clients.push_back(round_trip(srv.port(), "hello " + std::to_string(i)));
+  for (int i = 0; i < 50; ++i)
+    clients.push_back(round_trip(srv.port(), "hello " + std::to_string(i)));
   auto replies = co_await eddy::gather(std::move(clients));
   for (int i = 0; i < 50; ++i) EXPECT_EQ(replies[i], "hello " + std::to_string(i));
   co_await srv.shutdown(1s);
@@ -125,7 +126,9 @@ TEST(Server, FailingHandlerIsReportedAndServerGoesOn) {
   std::vector<std::string> reports;
   eddy::RunOptions opts;
   opts.virtual_clock = true;
-  opts.exception_handler = [&](const eddy::ExceptionContext& ctx) { reports.push_back(ctx.message); };
+  opts.exception_handler = [&](const eddy::ExceptionContext& ctx) {
+    reports.push_back(ctx.message);
+  };
   eddy::run(
       [&]() -> eddy::Task<> {
         int calls = 0;
@@ -178,7 +181,8 @@ EDDY_TEST(Server, ShutdownRightAfterAcceptNeverHangs) {
   for (int turns = 0; turns < 30; ++turns) {
     auto srv = co_await net::serve(echo, "127.0.0.1", 0);
     std::vector<eddy::TaskHandle<net::Stream>> clients;
-    for (int i = 0; i < 5; ++i) clients.push_back(eddy::spawn(net::open_connection("127.0.0.1", srv.port())));
+    for (int i = 0; i < 5; ++i)
+      clients.push_back(eddy::spawn(net::open_connection("127.0.0.1", srv.port())));
     for (int i = 0; i < turns % 6; ++i) co_await eddy::yield_now();
     bool finished = co_await eddy::move_on_after(5s, srv.shutdown(0ms));
     EXPECT_TRUE(finished) << "shutdown hung after " << turns % 6 << " turns";

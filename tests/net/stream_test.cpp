@@ -310,8 +310,7 @@ EDDY_TEST(Connect, HappyEyeballsFallsBackAtOnceWhenAnAddressRefuses) {
   o.happy_eyeballs_delay = 10s;  // a refusal must not wait for the delay
   std::vector<net::SocketAddress> addrs{dead_addr, live.local_address()};
   auto t0 = eddy::now();
-  auto [c, s] = co_await eddy::gather(net::connect(addrs, o),
-                                      live.accept());
+  auto [c, s] = co_await eddy::gather(net::connect(addrs, o), live.accept());
   EXPECT_LT(eddy::now() - t0, 1s);
   EXPECT_EQ(c.peer_address(), live.local_address());
 }

@@ -34,8 +34,9 @@ const eddy_test::TempDir& certs() {
 }
 
 net::TlsContext server_context(std::vector<std::string> alpn = {}) {
-  return net::TlsContext::server(
-      {.cert_file = certs() / "server.pem", .key_file = certs() / "server.key", .alpn = std::move(alpn)});
+  return net::TlsContext::server({.cert_file = certs() / "server.pem",
+                                  .key_file = certs() / "server.key",
+                                  .alpn = std::move(alpn)});
 }
 
 net::TlsConnectOptions trusting(std::vector<std::string> alpn = {}) {
@@ -119,14 +120,17 @@ EDDY_TEST(Tls, BulkBothWaysThroughBackpressure) {
 EDDY_TEST(Tls, UntrustedCertificateIsRejectedByDefault) {
   auto server = co_await tls_echo_server(server_context());
   // The default context trusts only the system store, which does not know the test CA.
-  std::string why = co_await failure_of<net::CertificateError>(net::open_tls_connection("localhost", server.port()));
+  std::string why = co_await failure_of<net::CertificateError>(
+      net::open_tls_connection("localhost", server.port()));
   EXPECT_TRUE(contains(why, "certificate verify failed")) << why;
   EXPECT_TRUE(contains(why, "localhost")) << why;
   EXPECT_TRUE(contains(why, "issuer")) << why;
 
-  auto rogue_ctx = net::TlsContext::server({.cert_file = certs() / "rogue.pem", .key_file = certs() / "rogue.key"});
+  auto rogue_ctx = net::TlsContext::server(
+      {.cert_file = certs() / "rogue.pem", .key_file = certs() / "rogue.key"});
   auto rogue = co_await tls_echo_server(rogue_ctx);
-  why = co_await failure_of<net::CertificateError>(net::open_tls_connection("localhost", rogue.port(), trusting()));
+  why = co_await failure_of<net::CertificateError>(
+      net::open_tls_connection("localhost", rogue.port(), trusting()));
   EXPECT_TRUE(contains(why, "self-signed")) << why;
 
   net::TlsConnectOptions lax;
@@ -142,8 +146,8 @@ EDDY_TEST(Tls, HostNameMustMatch) {
   auto server = co_await tls_echo_server(server_context());
   auto o = trusting();
   o.server_name = "db.internal";  // the certificate is for localhost and 127.0.0.1 only
-  std::string why =
-      co_await failure_of<net::CertificateError>(net::open_tls_connection("127.0.0.1", server.port(), o));
+  std::string why = co_await failure_of<net::CertificateError>(
+      net::open_tls_connection("127.0.0.1", server.port(), o));
   EXPECT_TRUE(contains(why, "mismatch")) << why;
   EXPECT_TRUE(contains(why, "db.internal")) << why;
   // An IP literal is checked against the certificate's IP addresses.
@@ -183,8 +187,9 @@ EDDY_TEST(Tls, ClientCertificateRequired) {
   EXPECT_EQ(handled, 0) << "the handler never saw an unauthenticated client";
 
   net::TlsConnectOptions with_cert;
-  with_cert.context = net::TlsContext::client(
-      {.ca_file = certs() / "ca.pem", .cert_file = certs() / "client.pem", .key_file = certs() / "client.key"});
+  with_cert.context = net::TlsContext::client({.ca_file = certs() / "ca.pem",
+                                               .cert_file = certs() / "client.pem",
+                                               .key_file = certs() / "client.key"});
   auto s = co_await net::open_tls_connection("localhost", server.port(), with_cert);
   s.write("mutual");
   EXPECT_EQ(co_await s.read(), "mutual");
@@ -200,7 +205,8 @@ EDDY_TEST(Tls, BadFilesAreClearErrors) {
   } catch (const net::TlsError& e) {
     EXPECT_TRUE(contains(e.what(), "/nonexistent.pem")) << e.what();
   }
-  EXPECT_THROW(net::TlsContext::server({.cert_file = certs() / "server.pem", .key_file = certs() / "client.key"}),
+  EXPECT_THROW(net::TlsContext::server(
+                   {.cert_file = certs() / "server.pem", .key_file = certs() / "client.key"}),
                net::TlsError);
   EXPECT_THROW(net::TlsContext::client({.ca_file = "/nonexistent-ca.pem"}), net::TlsError);
   co_return;
@@ -214,8 +220,8 @@ EDDY_TEST(Tls, HandshakeTimeoutAndCancellationLeakNothing) {
   auto o = trusting();
   o.handshake_timeout = 500ms;
   auto start = eddy::now();
-  std::string why =
-      co_await failure_of<eddy::TimeoutError>(net::open_tls_connection("127.0.0.1", silent.port(), o));
+  std::string why = co_await failure_of<eddy::TimeoutError>(
+      net::open_tls_connection("127.0.0.1", silent.port(), o));
   EXPECT_TRUE(contains(why, "TLS handshake")) << why;
   EXPECT_GE(eddy::now() - start, 500ms);
   held.push_back(co_await silent.accept());
@@ -260,12 +266,13 @@ eddy::Task<net::Stream> connect_when_up(std::uint16_t port, net::TlsConnectOptio
 
 EDDY_REAL_TEST(TlsPeers, EddyClientWithOpensslServer) {
   std::uint16_t port = free_port();
-  eddy_test::Process s_server("openssl s_server -quiet -rev -accept " + std::to_string(port) + " -cert " +
-                              (certs() / "server.pem") + " -key " + (certs() / "server.key") +
-                              " >/dev/null 2>&1");
+  eddy_test::Process s_server("openssl s_server -quiet -rev -accept " + std::to_string(port) +
+                              " -cert " + (certs() / "server.pem") + " -key " +
+                              (certs() / "server.key") + " >/dev/null 2>&1");
   auto s = co_await connect_when_up(port, trusting());
   s.write("hello openssl\n");
-  EXPECT_EQ(co_await s.read_line(), "lssnepo olleh\n") << "s_server -rev answers each line reversed";
+  EXPECT_EQ(co_await s.read_line(), "lssnepo olleh\n")
+      << "s_server -rev answers each line reversed";
   co_await s.close();
 }
 
@@ -279,9 +286,11 @@ EDDY_REAL_TEST(TlsPeers, OpensslClientWithEddyServer) {
         co_await s.close();
       },
       "127.0.0.1", 0, so);
-  std::string cmd = "printf 'from s_client\\n' | timeout 20 openssl s_client -quiet -verify_return_error -CAfile " +
-                    (certs() / "ca.pem") + " -servername localhost -connect 127.0.0.1:" +
-                    std::to_string(server.port()) + " 2>/dev/null";
+  std::string cmd =
+      "printf 'from s_client\\n' | timeout 20 openssl s_client -quiet -verify_return_error "
+      "-CAfile " +
+      (certs() / "ca.pem") +
+      " -servername localhost -connect 127.0.0.1:" + std::to_string(server.port()) + " 2>/dev/null";
   auto [status, out] = co_await eddy::to_thread(eddy_test::run_command, cmd);
   EXPECT_EQ(out, "from s_client\n");
   co_await server.shutdown(1s);
@@ -308,7 +317,8 @@ EDDY_REAL_TEST(TlsPeers, PythonSslClientWithEddyServer) {
     std::fclose(f);
   }
   auto [status, out] = co_await eddy::to_thread(
-      eddy_test::run_command, "timeout 20 python3 " + path + " " + (certs() / "ca.pem") + " " + std::to_string(server.port()));
+      eddy_test::run_command, "timeout 20 python3 " + path + " " + (certs() / "ca.pem") + " " +
+                                  std::to_string(server.port()));
   EXPECT_EQ(status, 0);
   EXPECT_EQ(out, "http/1.1 TLSv1.3 True\n");
   co_await server.shutdown(1s);

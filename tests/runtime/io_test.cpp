@@ -74,7 +74,6 @@ eddy::Task<std::string> read_some(eddy::AsyncFd& afd) {
   }
 }
 
-
 }  // namespace
 
 // --- readable

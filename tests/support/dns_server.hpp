@@ -27,7 +27,7 @@ class DnsServer {
 
   std::map<std::string, DnsRecords> zone;
   std::map<std::string, int> questions;  // by name, every type
-  bool silent = false;                    // drop every question (a dead server)
+  bool silent = false;                   // drop every question (a dead server)
 
   std::string address() const { return "127.0.0.1:" + std::to_string(sock_.port()); }
   int asked(const std::string& name) const {
@@ -64,7 +64,8 @@ class DnsServer {
       i += 1 + len;
     }
     if (i + 5 > q.size()) return false;
-    unsigned qtype = (static_cast<unsigned char>(q[i + 1]) << 8) | static_cast<unsigned char>(q[i + 2]);
+    unsigned qtype =
+        (static_cast<unsigned char>(q[i + 1]) << 8) | static_cast<unsigned char>(q[i + 2]);
     std::size_t question_end = i + 5;
     ++questions[name];
     auto it = zone.find(name);
@@ -78,7 +79,7 @@ class DnsServer {
         if (inet_pton(af, ip.c_str(), bin) == 1) rdata.emplace_back(bin, af == AF_INET ? 4 : 16);
       }
     }
-    out.assign(q.substr(0, 2));                  // id
+    out.assign(q.substr(0, 2));                      // id
     put16(out, it == zone.end() ? 0x8183 : 0x8180);  // response, RD+RA; NXDOMAIN or NOERROR
     put16(out, 1);
     put16(out, static_cast<unsigned>(rdata.size()));

@@ -8,10 +8,10 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <utility>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "eddy/eddy.hpp"
@@ -128,11 +128,11 @@ inline void PrintTo(const SocketAddress& a, std::ostream* os) {
 // A coroutine test on the real clock, for tests that wait on real I/O from other processes
 // (on the virtual clock, a timeout would fire before a real peer could answer). The body
 // gets 60 s; a hang fails the test instead of stalling the suite.
-#define EDDY_REAL_TEST(suite, name)                                                       \
-  static ::eddy::Task<void> eddy_real_body_##suite##_##name();                             \
-  TEST(suite, name) {                                                                      \
-    ::eddy::run([]() -> ::eddy::Task<void> {                                              \
+#define EDDY_REAL_TEST(suite, name)                                                          \
+  static ::eddy::Task<void> eddy_real_body_##suite##_##name();                               \
+  TEST(suite, name) {                                                                        \
+    ::eddy::run([]() -> ::eddy::Task<void> {                                                 \
       co_await ::eddy::timeout(std::chrono::seconds(60), eddy_real_body_##suite##_##name()); \
-    }());                                                                                  \
-  }                                                                                        \
+    }());                                                                                    \
+  }                                                                                          \
   static ::eddy::Task<void> eddy_real_body_##suite##_##name()

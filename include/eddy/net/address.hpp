@@ -33,10 +33,10 @@ class SocketAddress {
   bool is_unix() const noexcept { return family() == AF_UNIX; }
   bool empty() const noexcept { return family() == AF_UNSPEC; }
 
-  std::uint16_t port() const noexcept;  // 0 for Unix addresses
+  std::uint16_t port() const noexcept;         // 0 for Unix addresses
   void set_port(std::uint16_t port) noexcept;  // no effect on Unix addresses
-  std::string ip() const;               // "127.0.0.1", "::1"; the path for Unix addresses
-  std::string to_string() const;        // "127.0.0.1:80", "[::1]:80", "unix:/path"
+  std::string ip() const;                      // "127.0.0.1", "::1"; the path for Unix addresses
+  std::string to_string() const;               // "127.0.0.1:80", "[::1]:80", "unix:/path"
 
   const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
   sockaddr* data() noexcept { return reinterpret_cast<sockaddr*>(&storage_); }

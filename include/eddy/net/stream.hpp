@@ -58,15 +58,15 @@ struct StreamLimits {
 // What the peer's TLS certificate says (Python's getpeercert()), for servers that authorise
 // clients by certificate and for clients that log whom they talked to.
 struct PeerCertificate {
-  std::string subject;                   // one-line RFC 2253 form: "CN=eddy client,O=..."
-  std::string common_name;               // the subject's CN, if any
-  std::string issuer;                    // RFC 2253 form
-  std::vector<std::string> dns_names;    // subjectAltName DNS entries
-  std::vector<std::string> ip_addresses; // subjectAltName IP entries, as text
-  std::string serial;                    // hexadecimal
-  std::int64_t not_before = 0;           // validity, seconds since the epoch
+  std::string subject;                    // one-line RFC 2253 form: "CN=eddy client,O=..."
+  std::string common_name;                // the subject's CN, if any
+  std::string issuer;                     // RFC 2253 form
+  std::vector<std::string> dns_names;     // subjectAltName DNS entries
+  std::vector<std::string> ip_addresses;  // subjectAltName IP entries, as text
+  std::string serial;                     // hexadecimal
+  std::int64_t not_before = 0;            // validity, seconds since the epoch
   std::int64_t not_after = 0;
-  bool verified = false;                 // the chain was verified against the trusted CAs
+  bool verified = false;  // the chain was verified against the trusted CAs
 };
 
 struct KeepAlive {

@@ -97,7 +97,8 @@ class TlsContext {
 // constructors the temporary is built properly. See docs/ARCHITECTURE.md.
 struct TlsConnectOptions {
   TlsConnectOptions() noexcept {}
-  TlsConnectOptions(TlsContext ctx, std::string name = {}) : context(std::move(ctx)), server_name(std::move(name)) {}
+  TlsConnectOptions(TlsContext ctx, std::string name = {})
+      : context(std::move(ctx)), server_name(std::move(name)) {}
 
   TlsContext context{};  // empty: TlsContext::default_client()
   // The name to send as SNI and to verify the certificate against; empty: the host

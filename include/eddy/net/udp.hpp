@@ -39,9 +39,9 @@ struct DatagramOptions {
 };
 
 struct Received {
-  std::size_t size = 0;       // bytes stored in the buffer
-  SocketAddress from{};       // sender (empty on a connected socket's receive())
-  bool truncated = false;     // the datagram was longer than the buffer; the rest is lost
+  std::size_t size = 0;    // bytes stored in the buffer
+  SocketAddress from{};    // sender (empty on a connected socket's receive())
+  bool truncated = false;  // the datagram was longer than the buffer; the rest is lost
 };
 
 class DatagramSocket {
