@@ -9,35 +9,16 @@
 #include "eddy/net.hpp"
 #include "eddy/testing/gtest.hpp"
 #include "support/helpers.hpp"
+#include "support/net_helpers.hpp"
 
 using namespace std::chrono_literals;
 namespace net = eddy::net;
 
 namespace {
 
-std::uint16_t free_port() {
-  auto l = net::Listener::bind(*net::SocketAddress::parse("127.0.0.1", 0));
-  return l.port();
-}
-
-eddy::Task<net::Stream> connect_when_up(std::uint16_t port) {
-  for (int i = 0;; ++i) {
-    try {
-      co_return co_await net::open_connection("127.0.0.1", port);
-    } catch (const eddy::ConnectionRefusedError&) {
-      if (i == 200) throw;
-    }
-    co_await eddy::sleep(25ms);
-  }
-}
-
-std::string write_script(const eddy_test::TempDir& dir, const char* name, const char* text) {
-  std::string path = dir / name;
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  std::fputs(text, f);
-  std::fclose(f);
-  return path;
-}
+using eddy_test::connect_when_up;
+using eddy_test::free_port;
+using eddy_test::write_script;
 
 // asyncio's echo server, straight from the Python docs' shape: read, write, drain, until EOF;
 // then it closes its side (so the client sees EOF after its half-close).

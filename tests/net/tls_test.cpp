@@ -16,6 +16,7 @@
 #include "eddy/net.hpp"
 #include "eddy/testing/gtest.hpp"
 #include "support/helpers.hpp"
+#include "support/net_helpers.hpp"
 
 using namespace std::chrono_literals;
 namespace net = eddy::net;
@@ -246,10 +247,7 @@ EDDY_TEST(Tls, HandshakeTimeoutAndCancellationLeakNothing) {
 // --- real peers, on the real clock
 
 namespace {
-std::uint16_t free_port() {
-  auto l = net::Listener::bind(*net::SocketAddress::parse("127.0.0.1", 0));
-  return l.port();
-}
+using eddy_test::free_port;
 
 // Connects until the peer process listens (it takes a moment to start).
 eddy::Task<net::Stream> connect_when_up(std::uint16_t port, net::TlsConnectOptions o) {
