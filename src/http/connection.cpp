@@ -3,10 +3,13 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <charconv>
 #include <ctime>
 
 #include "eddy/http/date.hpp"
+#include "file_response.hpp"
 #include "eddy/http/error.hpp"
 #include "eddy/http/status.hpp"
 
@@ -188,6 +191,8 @@ Task<> Connection::run() {
     }
     if (resp.stream_fn) {
       co_await send_stream(resp, keep, head_only);
+    } else if (!resp.file_path.empty()) {
+      co_await send_file(resp, keep, head_only);
     } else {
       serialize(resp, keep, head_only, Framing::length);
       ++batched_;
@@ -310,7 +315,8 @@ Task<bool> Connection::discard_body() {
   co_return ok && body_.done();
 }
 
-void Connection::serialize(const Response& resp, bool keep, bool head_only, Framing framing) {
+void Connection::serialize(const Response& resp, bool keep, bool head_only, Framing framing,
+                           const std::uint64_t* length) {
   std::string& o = out_;
   std::string_view line = resp.reason.empty() ? status_line(resp.status) : std::string_view();
   if (!line.empty()) {
@@ -339,13 +345,13 @@ void Connection::serialize(const Response& resp, bool keep, bool head_only, Fram
     o.append("Transfer-Encoding: chunked\r\n");
   } else if (has_body && framing == Framing::length) {
     o.append("Content-Length: ");
-    append_number(o, resp.body.size());
+    append_number(o, length ? *length : resp.body.size());
     o.append("\r\n");
   }
   if (!keep) o.append("Connection: close\r\n");
   else if (req_.version_minor() == 0) o.append("Connection: keep-alive\r\n");
   o.append("\r\n");
-  if (has_body && !head_only && framing == Framing::length) o.append(resp.body);
+  if (has_body && !head_only && framing == Framing::length && !length) o.append(resp.body);
 }
 
 namespace {
@@ -409,6 +415,31 @@ Task<> Connection::send_stream(Response& resp, bool& keep, bool head_only) {
     co_return;
   }
   if (chunked) s_.write(std::string_view("0\r\n\r\n"));
+}
+
+Task<> Connection::send_file(Response& resp, bool& keep, bool head_only) {
+  auto ct = resp.headers.get("Content-Type");
+  FilePlan plan = plan_file(req_, resp.file_path, ct ? std::string(*ct) : std::string());
+  struct Closer {
+    int fd;
+    ~Closer() {
+      if (fd >= 0) ::close(fd);
+    }
+  } closer{plan.fd};
+  Response out(plan.status);
+  for (auto [n, v] : resp.headers)
+    if (!iequals(n, "Content-Type")) out.headers.add(n, v);
+  for (auto [n, v] : plan.headers) out.headers.add(n, v);
+  if (plan.fd < 0) {  // 304, 404, 412, 416: a small answer of our own
+    if (plan.status != 304) out.body = std::string(reason_phrase(plan.status));
+    serialize(out, keep, head_only, Framing::length);
+    if (server_.opts.access_log) log_access(out, head_only ? 0 : out.body.size());
+    co_return;
+  }
+  serialize(out, keep, head_only, Framing::length, &plan.length);
+  flush_out();
+  if (!head_only) co_await s_.send_file(plan.fd, plan.offset, plan.length);
+  if (server_.opts.access_log) log_access(out, head_only ? 0 : plan.length);
 }
 
 void Connection::log_access(const Response& resp, std::uint64_t bytes) {

@@ -65,7 +65,10 @@ class Connection {
   void send_continue();
   // How the body's end is marked: Content-Length, chunked, or closing the connection.
   enum class Framing : std::uint8_t { length, chunked, close };
-  void serialize(const Response& resp, bool keep, bool head_only, Framing framing);
+  // `length`: the Content-Length of a body sent separately (a file), instead of resp.body's.
+  void serialize(const Response& resp, bool keep, bool head_only, Framing framing,
+                 const std::uint64_t* length = nullptr);
+  Task<> send_file(Response& resp, bool& keep, bool head_only);
   void reply_error(int status, std::string_view message);
   void log_access(const Response& resp, std::uint64_t bytes);
   void flush_out();

@@ -13,8 +13,12 @@ constexpr std::size_t kMaxNameValue = 4096;  // RFC 6265bis §5.6 steps 6-7
 constexpr std::size_t kMaxAttributeValue = 1024;
 constexpr std::chrono::seconds kMaxLifetime = std::chrono::days{400};
 
-bool is_ws(char c) { return c == ' ' || c == '\t'; }
-char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+bool is_ws(char c) {
+  return c == ' ' || c == '\t';
+}
+char to_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_ws(s.front())) s.remove_prefix(1);
@@ -23,8 +27,9 @@ std::string_view trim(std::string_view s) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return to_lower(x) == to_lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return to_lower(x) == to_lower(y);
+         });
 }
 
 // Control characters other than HTAB (RFC 6265bis §5.6 step 2).
@@ -98,7 +103,9 @@ std::string default_path(std::string_view uri_path) {
   return last == 0 ? "/" : std::string(uri_path.substr(0, last));
 }
 
-bool is_secure_scheme(std::string_view scheme) { return scheme == "https" || scheme == "wss"; }
+bool is_secure_scheme(std::string_view scheme) {
+  return scheme == "https" || scheme == "wss";
+}
 
 Clock::time_point add_capped(Clock::time_point now, std::chrono::seconds lifetime) {
   lifetime = std::min(lifetime, kMaxLifetime);
@@ -183,7 +190,8 @@ SetCookie SetCookie::parse(std::string_view header_value) {
 
 std::string SetCookie::str() const {
   if (!is_token(name)) throw CookieError("cookie name is not a token");
-  if (!valid_cookie_value(value)) throw CookieError("invalid character in the value of cookie " + name);
+  if (!valid_cookie_value(value))
+    throw CookieError("invalid character in the value of cookie " + name);
   std::string out = name + "=" + value;
   if (expires) out += "; Expires=" + format_http_date(*expires);
   if (max_age) out += "; Max-Age=" + std::to_string(max_age->count());
@@ -221,8 +229,7 @@ std::string SetCookie::str() const {
   return out;
 }
 
-bool CookieJar::update(const Url& request_url, std::string_view set_cookie_value,
-                       time_point now) {
+bool CookieJar::update(const Url& request_url, std::string_view set_cookie_value, time_point now) {
   const std::string& host = request_url.host();
   if (host.empty()) return false;
   SetCookie sc;
@@ -237,7 +244,7 @@ bool CookieJar::update(const Url& request_url, std::string_view set_cookie_value
   Cookie c{std::move(sc.name), std::move(sc.value), {}, {}, {}, now, 0, true, sc.secure};
   if (sc.max_age) {
     c.expiry = *sc.max_age <= std::chrono::seconds::zero() ? time_point::min()
-                                                            : add_capped(now, *sc.max_age);
+                                                           : add_capped(now, *sc.max_age);
   } else if (sc.expires) {
     c.expiry = std::min(*sc.expires, add_capped(now, kMaxLifetime));
   }

@@ -13,11 +13,15 @@ constexpr std::array<std::string_view, 7> kDayNames = {"Sun", "Mon", "Tue", "Wed
                                                        "Thu", "Fri", "Sat"};
 constexpr std::array<std::string_view, 7> kLongDayNames = {
     "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
-constexpr std::array<std::string_view, 12> kMonthNames = {
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+constexpr std::array<std::string_view, 12> kMonthNames = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+char to_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -44,8 +48,10 @@ std::optional<Clock::time_point> make_time(int year, int month, int day, int hou
   if (!ymd.ok()) return std::nullopt;
   const std::int64_t days = chr::sys_days{ymd}.time_since_epoch().count();
   const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second;
-  constexpr std::int64_t kMax = chr::floor<chr::seconds>(Clock::time_point::max()).time_since_epoch().count();
-  constexpr std::int64_t kMin = chr::ceil<chr::seconds>(Clock::time_point::min()).time_since_epoch().count();
+  constexpr std::int64_t kMax =
+      chr::floor<chr::seconds>(Clock::time_point::max()).time_since_epoch().count();
+  constexpr std::int64_t kMin =
+      chr::ceil<chr::seconds>(Clock::time_point::min()).time_since_epoch().count();
   if (secs > kMax) return Clock::time_point::max();
   if (secs < kMin) return Clock::time_point::min();
   return Clock::time_point{chr::duration_cast<Clock::duration>(chr::seconds{secs})};

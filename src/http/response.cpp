@@ -50,6 +50,13 @@ Response Response::event_stream(StreamFn fn) {
   return r;
 }
 
+Response Response::file(std::string path, std::string_view content_type) {
+  Response r;
+  r.file_path = std::move(path);
+  if (!content_type.empty()) r.headers.add("Content-Type", content_type);
+  return r;
+}
+
 void Response::set_cookie(const SetCookie& cookie) { headers.add("Set-Cookie", cookie.str()); }
 
 void Response::delete_cookie(std::string_view name, std::string_view path) {

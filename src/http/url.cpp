@@ -34,11 +34,21 @@ constexpr std::array<std::uint8_t, 256> make_classes() {
 }
 constexpr std::array<std::uint8_t, 256> kClasses = make_classes();
 
-bool is(char c, std::uint8_t cls) { return kClasses[static_cast<unsigned char>(c)] & cls; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
-char to_upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; }
+bool is(char c, std::uint8_t cls) {
+  return kClasses[static_cast<unsigned char>(c)] & cls;
+}
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+char to_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
+char to_upper(char c) {
+  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c;
+}
 int hex_value(char c) {
   if (c <= '9') return c - '0';
   return to_lower(c) - 'a' + 10;
@@ -212,7 +222,9 @@ std::uint16_t default_port(std::string_view scheme) {
   return 0;
 }
 
-bool is_special(std::string_view scheme) { return default_port(scheme) != 0; }
+bool is_special(std::string_view scheme) {
+  return default_port(scheme) != 0;
+}
 
 // RFC 3986 §5.2.4.
 std::string remove_dot_segments(std::string_view in) {
@@ -319,7 +331,9 @@ std::string percent_decode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
-std::string encode_path_segment(std::string_view s) { return percent_encode(s, "!$&'()*+,;=:@"); }
+std::string encode_path_segment(std::string_view s) {
+  return percent_encode(s, "!$&'()*+,;=:@");
+}
 
 std::string encode_query_component(std::string_view s) {
   std::string out;
@@ -351,9 +365,9 @@ QueryParams QueryParams::parse(std::string_view raw, std::size_t max_pairs) {
       throw UrlError("more than " + std::to_string(max_pairs) + " query parameters");
     }
     const std::size_t eq = pair.find('=');
-    q.pairs_.emplace_back(
-        decode_form(pair.substr(0, eq)),
-        eq == std::string_view::npos ? std::string() : decode_form(pair.substr(eq + 1)));
+    q.pairs_.emplace_back(decode_form(pair.substr(0, eq)), eq == std::string_view::npos
+                                                               ? std::string()
+                                                               : decode_form(pair.substr(eq + 1)));
   }
   return q;
 }
@@ -373,7 +387,9 @@ std::vector<std::string_view> QueryParams::get_all(std::string_view name) const 
   return out;
 }
 
-bool QueryParams::contains(std::string_view name) const { return get(name).has_value(); }
+bool QueryParams::contains(std::string_view name) const {
+  return get(name).has_value();
+}
 
 QueryParams& QueryParams::add(std::string_view name, std::string_view value) {
   pairs_.emplace_back(name, value);
@@ -468,7 +484,8 @@ std::string_view Url::user() const noexcept {
 std::string_view Url::password() const noexcept {
   if (!userinfo_) return {};
   const std::size_t colon = userinfo_->find(':');
-  return colon == std::string::npos ? std::string_view() : std::string_view(*userinfo_).substr(colon + 1);
+  return colon == std::string::npos ? std::string_view()
+                                    : std::string_view(*userinfo_).substr(colon + 1);
 }
 
 std::uint16_t Url::effective_port() const noexcept {
@@ -492,7 +509,9 @@ std::string Url::target() const {
   return out;
 }
 
-QueryParams Url::query_params() const { return query_ ? QueryParams::parse(*query_) : QueryParams(); }
+QueryParams Url::query_params() const {
+  return query_ ? QueryParams::parse(*query_) : QueryParams();
+}
 
 std::string Url::str() const {
   std::string out;
@@ -509,7 +528,9 @@ std::string Url::str() const {
 }
 
 Url Url::join(std::string_view reference) const {
-  if (!is_absolute()) throw UrlError("cannot resolve " + quote(reference) + " against the relative URL " + quote(str()));
+  if (!is_absolute())
+    throw UrlError("cannot resolve " + quote(reference) + " against the relative URL " +
+                   quote(str()));
   Url r = parse(reference);
   Url t;
   if (r.is_absolute()) {
@@ -573,7 +594,8 @@ Url Url::with_path(std::string_view path) const {
   if (has_authority_ && !path.empty() && path[0] != '/') {
     fail(path, "a path after a host must start with '/'");
   }
-  if (!has_authority_ && path.starts_with("//")) fail(path, "a path without a host cannot start with '//'");
+  if (!has_authority_ && path.starts_with("//"))
+    fail(path, "a path without a host cannot start with '//'");
   if (!has_authority_ && scheme_.empty() &&
       path.substr(0, path.find('/')).find(':') != std::string_view::npos) {
     fail(path, "the first segment of a relative path cannot contain ':'");

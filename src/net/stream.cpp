@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -446,6 +447,45 @@ Task<> Stream::flush() {
 
 std::size_t Stream::write_buffer_size() const noexcept {
   return core_ ? core_->wbuf.size() : 0;
+}
+
+Task<> Stream::send_file(int file_fd, std::uint64_t offset, std::uint64_t count) {
+  if (!core_) throw ConnectionError(EBADF, "send_file: the stream is closed");
+  StreamCore& c = *core_;
+  c.check_writable();
+  if (c.tls) {
+    std::string buf;
+    while (count > 0) {
+      buf.resize(static_cast<std::size_t>(std::min<std::uint64_t>(count, 64 * 1024)));
+      ssize_t n = ::pread(file_fd, buf.data(), buf.size(), static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw_os_error(errno, "send_file: pread");
+      if (n == 0) throw Error("send_file: the file is shorter than the range to send");
+      c.queue_write({buf.data(), static_cast<std::size_t>(n)});
+      offset += static_cast<std::uint64_t>(n);
+      count -= static_cast<std::uint64_t>(n);
+      co_await wait_queue_below(c, c.limits.write_high_water);
+    }
+    co_return;
+  }
+  co_await wait_queue_below(c, 0);  // what was queued before goes first
+  off_t off = static_cast<off_t>(offset);
+  while (count > 0) {
+    if (c.fd < 0) throw ConnectionError(EBADF, "send_file: the stream is closed");
+    if (c.wr_ready) {
+      ssize_t n = ::sendfile(c.fd, file_fd, &off,
+                             static_cast<std::size_t>(std::min<std::uint64_t>(count, 1u << 30)));
+      if (n > 0) {
+        count -= static_cast<std::uint64_t>(n);
+        continue;
+      }
+      if (n == 0) throw Error("send_file: the file is shorter than the range to send");
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) throw_os_error(errno, "send_file");
+      c.wr_ready = false;
+    }
+    co_await c.writable();
+  }
 }
 
 Task<> Stream::shutdown_write() {

@@ -165,6 +165,11 @@ class Response {
                          int status = 200);
   // Server-sent events: text/event-stream, no caching; `fn` writes "data: ...\n\n" events.
   static Response event_stream(StreamFn fn);
+  // The file at `path`, sent with sendfile(2) when it is sent: Content-Type from the
+  // extension (unless given), ETag and Last-Modified, conditional requests (If-None-Match,
+  // If-Modified-Since -> 304; If-Match, If-Unmodified-Since -> 412), a single byte Range
+  // (206, or 416 when unsatisfiable). 404 if it is missing or not a regular file.
+  static Response file(std::string path, std::string_view content_type = {});
 
   void set_cookie(const SetCookie& cookie);
   void delete_cookie(std::string_view name, std::string_view path = "/");
@@ -175,6 +180,7 @@ class Response {
   std::string body;
   // What kind of body this is (for the server).
   StreamFn stream_fn;
+  std::string file_path;
 };
 
 }  // namespace eddy::http

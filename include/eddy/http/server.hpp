@@ -71,6 +71,10 @@ class App {
   App& del(std::string_view pattern, Handler h) { return route("DELETE", pattern, std::move(h)); }
   // Every method not routed otherwise for this pattern.
   App& any(std::string_view pattern, Handler h) { return route("*", pattern, std::move(h)); }
+  // Serves the files under `directory` at `prefix` ("/static/app.js" -> directory/app.js), for
+  // GET and HEAD, as Response::file does (ETag, 304, ranges, sendfile). A path that would
+  // leave the directory (.., a symlink pointing out) or names a dot-file is 404.
+  App& add_static(std::string_view prefix, std::string directory);
   // Mounts `sub` under `prefix` ("/api"): its patterns are taken below the prefix and its
   // middleware wraps only its own routes (inside this app's); its hooks and state join this
   // app's, so handlers reach them through req.app() as usual.

@@ -120,6 +120,12 @@ class Stream {
   std::size_t write_buffer_size() const noexcept;
   // Flush, then half-close: the peer reads EOF; this side can still read.
   Task<> shutdown_write();
+  // Sends `count` bytes of the open file `file_fd` from `offset`, after everything already
+  // queued: with sendfile(2) on a plain socket (the bytes never pass through user space),
+  // read and encrypted in 64 KiB pieces over TLS. Backpressure as drain(); throws
+  // eddy::Error if the file turns out shorter. Reading the file can block on a disk that
+  // is not in the page cache, as nginx's sendfile does.
+  Task<> send_file(int file_fd, std::uint64_t offset, std::uint64_t count);
 
   // --- closing
   Task<> close();
