@@ -10,6 +10,7 @@
 
 #include "eddy/http/date.hpp"
 #include "file_response.hpp"
+#include "gzip.hpp"
 #include "eddy/http/error.hpp"
 #include "eddy/http/status.hpp"
 
@@ -194,6 +195,7 @@ Task<> Connection::run() {
     } else if (!resp.file_path.empty()) {
       co_await send_file(resp, keep, head_only);
     } else {
+      if (resp.compress) compress_body(resp);
       serialize(resp, keep, head_only, Framing::length);
       ++batched_;
       if (server_.opts.access_log) log_access(resp, head_only ? 0 : resp.body.size());
@@ -359,9 +361,36 @@ namespace {
 // then ends when the connection closes).
 class ChunkWriter final : public BodyWriter {
  public:
-  ChunkWriter(net::Stream& s, bool chunked) : s_(s), chunked_(chunked) {}
+  ChunkWriter(net::Stream& s, bool chunked, bool gzip) : s_(s), chunked_(chunked) {
+    if (gzip) gz_ = std::make_unique<GzipStream>();
+  }
   Task<> write(std::string_view data) override {
-    if (data.empty()) co_return;  // an empty chunk would end the body
+    if (data.empty()) co_return;
+    if (!gz_) {
+      co_await send(data);
+      co_return;
+    }
+    std::string z = gz_->write(data, true);  // flushed: each write reaches the client now
+    co_await send(z);
+  }
+  Task<> flush() override { co_await s_.flush(); }
+  // The gzip trailer, then the last chunk.
+  void finish() {
+    if (gz_) {
+      std::string z = gz_->finish();
+      queue(z);
+    }
+    if (chunked_) s_.write(std::string_view("0\r\n\r\n"));
+  }
+  std::uint64_t bytes = 0;
+
+ private:
+  Task<> send(std::string_view data) {
+    queue(data);
+    co_await s_.drain();
+  }
+  void queue(std::string_view data) {
+    if (data.empty()) return;  // an empty chunk would end the body
     bytes += data.size();
     if (chunked_) {
       char size[20];
@@ -373,24 +402,22 @@ class ChunkWriter final : public BodyWriter {
     } else {
       s_.write(data);
     }
-    co_await s_.drain();
   }
-  Task<> flush() override { co_await s_.flush(); }
-  std::uint64_t bytes = 0;
 
- private:
   net::Stream& s_;
   bool chunked_;
+  std::unique_ptr<GzipStream> gz_;
 };
 }  // namespace
 
 Task<> Connection::send_stream(Response& resp, bool& keep, bool head_only) {
   bool chunked = req_.version_minor() >= 1 && body_allowed(resp.status);
   if (!chunked) keep = false;
+  bool gz = wants_gzip(resp);
   serialize(resp, keep, head_only, chunked ? Framing::chunked : Framing::close);
   flush_out();
   if (head_only || !body_allowed(resp.status)) co_return;
-  ChunkWriter w(s_, chunked);
+  ChunkWriter w(s_, chunked, gz);
   std::exception_ptr failed;
   try {
     co_await resp.stream_fn(w);
@@ -414,7 +441,21 @@ Task<> Connection::send_stream(Response& resp, bool& keep, bool head_only) {
     s_.abort();
     co_return;
   }
-  if (chunked) s_.write(std::string_view("0\r\n\r\n"));
+  w.finish();
+}
+
+bool Connection::wants_gzip(Response& resp) {
+  if (!resp.compress || !body_allowed(resp.status) || resp.headers.contains("Content-Encoding"))
+    return false;
+  // Whatever the answer, caches must know it depended on Accept-Encoding.
+  resp.headers.add("Vary", "Accept-Encoding");
+  if (!accepts_gzip(req_.headers().get_or("Accept-Encoding", ""))) return false;
+  resp.headers.add("Content-Encoding", "gzip");
+  return true;
+}
+
+void Connection::compress_body(Response& resp) {
+  if (wants_gzip(resp)) resp.body = gzip(resp.body);
 }
 
 Task<> Connection::send_file(Response& resp, bool& keep, bool head_only) {

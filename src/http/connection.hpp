@@ -69,6 +69,9 @@ class Connection {
   void serialize(const Response& resp, bool keep, bool head_only, Framing framing,
                  const std::uint64_t* length = nullptr);
   Task<> send_file(Response& resp, bool& keep, bool head_only);
+  // Whether to gzip `resp` for this request (adding Vary and Content-Encoding as needed).
+  bool wants_gzip(Response& resp);
+  void compress_body(Response& resp);
   void reply_error(int status, std::string_view message);
   void log_access(const Response& resp, std::uint64_t bytes);
   void flush_out();

@@ -117,8 +117,15 @@ TEST(SetCookieParse, KeepsQuotesAndInnerSpaces) {
 
 TEST(SetCookieParse, RejectsWhatIsNoCookie) {
   for (const std::string& bad : std::vector<std::string>{
-           "", "novalue", "novalue; Path=/", "=value", "  =value", "a=b\x01", "a\x7f=b",
-           "a=b\nSet-Cookie: c=d", "a=" + std::string(4096, 'v'),
+           "",
+           "novalue",
+           "novalue; Path=/",
+           "=value",
+           "  =value",
+           "a=b\x01",
+           "a\x7f=b",
+           "a=b\nSet-Cookie: c=d",
+           "a=" + std::string(4096, 'v'),
        }) {
     EXPECT_THROW(SetCookie::parse(bad), CookieError) << bad;
   }
@@ -184,8 +191,8 @@ TEST(CookieJar, Rfc6265Section3Examples) {
   EXPECT_TRUE(j.set("https://www.example.com/", "SID=31d4d96e407aad42; Path=/; Secure; HttpOnly"));
   EXPECT_TRUE(j.set("https://www.example.com/", "lang=en-US; Path=/; Domain=example.com"));
   EXPECT_EQ(j.get("https://www.example.com/"), "SID=31d4d96e407aad42; lang=en-US");
-  EXPECT_EQ(j.get("https://example.com/"), "lang=en-US");       // SID is host-only
-  EXPECT_EQ(j.get("http://www.example.com/"), "lang=en-US");    // SID is Secure
+  EXPECT_EQ(j.get("https://example.com/"), "lang=en-US");     // SID is host-only
+  EXPECT_EQ(j.get("http://www.example.com/"), "lang=en-US");  // SID is Secure
   EXPECT_TRUE(j.set("https://www.example.com/",
                     "lang=; Path=/; Domain=example.com; Expires=Sun, 06 Nov 1994 08:49:37 GMT"));
   EXPECT_EQ(j.get("https://www.example.com/"), "SID=31d4d96e407aad42");

@@ -90,28 +90,28 @@ TEST(HttpDate, SaturatesOutsideTheClockRange) {
 TEST(HttpDate, RejectsMalformedDates) {
   for (const char* bad : {
            "",
-           "Sun, 06 Nov 1994 08:49:37 UTC",       // zone other than GMT
-           "Sun, 06 Nov 1994 08:49:37",           // no zone
-           "Sun, 6 Nov 1994 08:49:37 GMT",        // IMF day must be two digits
-           "Sun, 06 Nov 94 08:49:37 GMT",         // IMF year must be four digits
-           "Sun,06 Nov 1994 08:49:37 GMT",        // missing space
-           "Sun, 06 Nov 1994 08:49:37 GMT x",     // trailing bytes
-           "Sun, 06 Nov 1994 8:49:37 GMT",        // one-digit hour
-           "Sun, 06 Foo 1994 08:49:37 GMT",       // no such month
-           "Xyz, 06 Nov 1994 08:49:37 GMT",       // no such day
-           "Sun, 31 Feb 1994 08:49:37 GMT",       // no such date
-           "Sun, 29 Feb 1900 08:49:37 GMT",       // 1900 is not a leap year
-           "Sun, 00 Nov 1994 08:49:37 GMT",       // day zero
-           "Sun, 06 Nov 1994 24:00:00 GMT",       // hour out of range
-           "Sun, 06 Nov 1994 08:60:00 GMT",       // minute out of range
-           "Sun, 06 Nov 1994 08:49:60 GMT",       // second out of range
-           "Sun, 06 Nov 1994 08:49:3a GMT",       // not a digit
-           "Sunday, 06-Nov-1994 08:49:37 GMT",    // RFC 850 year has two digits
-           "Sun, 06-Nov-94 08:49:37 GMT",         // RFC 850 needs the long day name
-           "Sunday, 06 Nov 94 08:49:37 GMT",      // RFC 850 uses dashes
-           "Sun Nov 6 08:49:37 1994",             // asctime pads the day with a space
-           "Sun Nov  6 08:49:37 94",              // asctime year has four digits
-           "Sun Nov  6 08:49:37 1994 GMT",        // trailing bytes
+           "Sun, 06 Nov 1994 08:49:37 UTC",     // zone other than GMT
+           "Sun, 06 Nov 1994 08:49:37",         // no zone
+           "Sun, 6 Nov 1994 08:49:37 GMT",      // IMF day must be two digits
+           "Sun, 06 Nov 94 08:49:37 GMT",       // IMF year must be four digits
+           "Sun,06 Nov 1994 08:49:37 GMT",      // missing space
+           "Sun, 06 Nov 1994 08:49:37 GMT x",   // trailing bytes
+           "Sun, 06 Nov 1994 8:49:37 GMT",      // one-digit hour
+           "Sun, 06 Foo 1994 08:49:37 GMT",     // no such month
+           "Xyz, 06 Nov 1994 08:49:37 GMT",     // no such day
+           "Sun, 31 Feb 1994 08:49:37 GMT",     // no such date
+           "Sun, 29 Feb 1900 08:49:37 GMT",     // 1900 is not a leap year
+           "Sun, 00 Nov 1994 08:49:37 GMT",     // day zero
+           "Sun, 06 Nov 1994 24:00:00 GMT",     // hour out of range
+           "Sun, 06 Nov 1994 08:60:00 GMT",     // minute out of range
+           "Sun, 06 Nov 1994 08:49:60 GMT",     // second out of range
+           "Sun, 06 Nov 1994 08:49:3a GMT",     // not a digit
+           "Sunday, 06-Nov-1994 08:49:37 GMT",  // RFC 850 year has two digits
+           "Sun, 06-Nov-94 08:49:37 GMT",       // RFC 850 needs the long day name
+           "Sunday, 06 Nov 94 08:49:37 GMT",    // RFC 850 uses dashes
+           "Sun Nov 6 08:49:37 1994",           // asctime pads the day with a space
+           "Sun Nov  6 08:49:37 94",            // asctime year has four digits
+           "Sun Nov  6 08:49:37 1994 GMT",      // trailing bytes
            "784111777",
        }) {
     EXPECT_FALSE(http::parse_http_date(bad).has_value()) << bad;
@@ -145,19 +145,19 @@ TEST(CookieDate, MapsTwoDigitYearsLikeBrowsers) {
 TEST(CookieDate, RejectsWhatRfc6265Rejects) {
   for (const char* bad : {
            "",
-           "Wed, 09 Jun 2021 GMT",         // no time
-           "Wed, Jun 2021 10:18:14 GMT",   // no day of month (2021 is no 1-2 digit day)
-           "Wed, 09 2021 10:18:14 GMT",    // no month
-           "Wed, 09 Jun 10:18:14 GMT",     // no year
-           "09 Jun 1600 10:18:14",         // before 1601
-           "32 Jun 2021 10:18:14",         // day out of range
-           "31 Jun 2021 10:18:14",         // no such date
-           "09 Jun 2021 24:00:00",         // hour out of range
-           "09 Jun 2021 10:60:00",         // minute out of range
-           "09 Jun 2021 10:18:60",         // second out of range
-           "2021-06-09 10:18:14",          // numeric month
-           "09 Jun 2021 123:18:14",        // not a time, and nothing else is one
-           "09 Jun 20211 10:18:14",        // five-digit year
+           "Wed, 09 Jun 2021 GMT",        // no time
+           "Wed, Jun 2021 10:18:14 GMT",  // no day of month (2021 is no 1-2 digit day)
+           "Wed, 09 2021 10:18:14 GMT",   // no month
+           "Wed, 09 Jun 10:18:14 GMT",    // no year
+           "09 Jun 1600 10:18:14",        // before 1601
+           "32 Jun 2021 10:18:14",        // day out of range
+           "31 Jun 2021 10:18:14",        // no such date
+           "09 Jun 2021 24:00:00",        // hour out of range
+           "09 Jun 2021 10:60:00",        // minute out of range
+           "09 Jun 2021 10:18:60",        // second out of range
+           "2021-06-09 10:18:14",         // numeric month
+           "09 Jun 2021 123:18:14",       // not a time, and nothing else is one
+           "09 Jun 20211 10:18:14",       // five-digit year
        }) {
     EXPECT_FALSE(http::parse_cookie_date(bad).has_value()) << bad;
   }

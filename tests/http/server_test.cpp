@@ -12,6 +12,7 @@
 //  - shutdown: requests in flight finish with Connection: close, idle connections close,
 //    cleanup hooks run.
 #include <sys/resource.h>
+#include <zlib.h>
 
 #include <string>
 #include <vector>
@@ -572,5 +573,89 @@ EDDY_TEST(HttpServer, StartupHooksAndAppState) {
   auto srv = co_await http::serve(app, local());
   EXPECT_EQ((co_await exchange(srv.port(), get("/"))).body, "1");
   EXPECT_EQ((co_await exchange(srv.port(), get("/"))).body, "2");
+  co_await srv.shutdown();
+}
+
+namespace {
+std::string gunzip(std::string_view in) {
+  z_stream z{};
+  inflateInit2(&z, 15 + 16);
+  std::string out;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    char buf[16384];
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+    if (rc == Z_BUF_ERROR && z.avail_in == 0) break;
+  }
+  inflateEnd(&z);
+  return rc == Z_STREAM_END ? out : "<corrupt gzip>";
+}
+}  // namespace
+
+EDDY_TEST(HttpMiddleware, CompressionCorsAndAuth) {
+  std::string big;
+  for (int i = 0; i < 300; ++i) big += "line " + std::to_string(i) + "\n";
+  http::App app;
+  app.use(http::middleware::cors({.origins = {"https://a.example"}}));
+  app.use(http::middleware::compression());
+  app.get("/big", [&big](http::Request&) -> Task<http::Response> {
+    co_return http::Response::text(big);
+  });
+  app.get("/small", hello);
+  app.get("/events", [](http::Request&) -> Task<http::Response> {
+    co_return http::Response::event_stream([](http::BodyWriter& w) -> Task<> {
+      co_await w.write("data: one\n\n");
+      co_await w.write("data: two\n\n");
+    });
+  });
+  http::App priv;
+  priv.use(http::middleware::bearer_auth([](std::string_view t) -> Task<bool> {
+    co_return t == "s3cret";
+  }));
+  priv.get("/me", [](http::Request& r) -> Task<http::Response> {
+    co_return http::Response::text("token " + *r.get<std::string>("token"));
+  });
+  app.add_subapp("/private", std::move(priv));
+  auto srv = co_await http::serve(app, local());
+  auto p = srv.port();
+
+  auto r = co_await exchange(p, get("/big", "Accept-Encoding: br, gzip;q=0.8\r\n"));
+  EXPECT_EQ(r.header("Content-Encoding"), "gzip");
+  EXPECT_EQ(r.header("Vary"), "Accept-Encoding");
+  EXPECT_LT(r.body.size(), big.size() / 2);
+  EXPECT_EQ(gunzip(r.body), big);
+  r = co_await exchange(p, get("/big"));
+  EXPECT_EQ(r.header("Content-Encoding"), "");
+  EXPECT_EQ(r.body, big);
+  r = co_await exchange(p, get("/big", "Accept-Encoding: gzip;q=0\r\n"));
+  EXPECT_EQ(r.header("Content-Encoding"), "") << "q=0 refuses";
+  r = co_await exchange(p, get("/small", "Accept-Encoding: gzip\r\n"));
+  EXPECT_EQ(r.body, "hello") << "too small to be worth it";
+  r = co_await exchange(p, get("/events", "Accept-Encoding: gzip\r\n"));
+  EXPECT_EQ(r.header("Content-Encoding"), "gzip");
+  EXPECT_EQ(gunzip(r.body), "data: one\n\ndata: two\n\n");
+
+  r = co_await exchange(p, "OPTIONS /big HTTP/1.1\r\nHost: t\r\nOrigin: https://a.example\r\n"
+                           "Access-Control-Request-Method: PUT\r\n\r\n");
+  EXPECT_EQ(r.status, 204) << "a preflight is answered even without an OPTIONS route";
+  EXPECT_EQ(r.header("Access-Control-Allow-Origin"), "https://a.example");
+  EXPECT_NE(r.header("Access-Control-Allow-Methods").find("PUT"), std::string::npos);
+  r = co_await exchange(p, get("/small", "Origin: https://a.example\r\n"));
+  EXPECT_EQ(r.header("Access-Control-Allow-Origin"), "https://a.example");
+  r = co_await exchange(p, get("/small", "Origin: https://evil.example\r\n"));
+  EXPECT_EQ(r.header("Access-Control-Allow-Origin"), "");
+
+  r = co_await exchange(p, get("/private/me"));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.header("WWW-Authenticate"), "Bearer");
+  r = co_await exchange(p, get("/private/me", "Authorization: Bearer nope\r\n"));
+  EXPECT_EQ(r.status, 401);
+  r = co_await exchange(p, get("/private/me", "Authorization: Bearer s3cret\r\n"));
+  EXPECT_EQ(r.body, "token s3cret");
   co_await srv.shutdown();
 }

@@ -123,8 +123,9 @@ TEST(Url, Ipv6Literals) {
   EXPECT_EQ(u.port(), 8080);
   EXPECT_EQ(u.authority(), "[2001:db8::1]:8080");
   EXPECT_EQ(u.str(), "http://[2001:db8::1]:8080/p");
-  for (const char* ok : {"::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8",
-                         "::ffff:192.0.2.128", "1:2:3:4:5:6:1.2.3.4", "fe80::abcd:0:0:1"}) {
+  for (const char* ok :
+       {"::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8",
+        "::ffff:192.0.2.128", "1:2:3:4:5:6:1.2.3.4", "fe80::abcd:0:0:1"}) {
     const Url v = Url::parse(std::string("http://[") + ok + "]/");
     EXPECT_EQ(v.host(), ok);
     EXPECT_TRUE(v.is_ipv6());
@@ -134,12 +135,27 @@ TEST(Url, Ipv6Literals) {
 
 TEST(Url, RejectsBadIpv6Literals) {
   for (const char* bad : {
-           "http://[::1/", "http://[]/", "http://[:1]/", "http://[1:]/", "http://[:::]/",
-           "http://[1::2::3]/", "http://[12345::]/", "http://[1:2:3:4:5:6:7]/",
-           "http://[1:2:3:4:5:6:7:8:9]/", "http://[1:2:3:4:5:6:7:8::]/", "http://[::1.2.3.256]/",
-           "http://[::01.2.3.4]/", "http://[::1.2.3]/", "http://[1.2.3.4]/",
-           "http://[1:2:3:4:5:6:7:1.2.3.4]/", "http://[::g]/", "http://[::1]x/",
-           "http://[::1]:x/", "http://[fe80::1%25eth0]/", "http://[v1.fe]/", "http://a[::1]/",
+           "http://[::1/",
+           "http://[]/",
+           "http://[:1]/",
+           "http://[1:]/",
+           "http://[:::]/",
+           "http://[1::2::3]/",
+           "http://[12345::]/",
+           "http://[1:2:3:4:5:6:7]/",
+           "http://[1:2:3:4:5:6:7:8:9]/",
+           "http://[1:2:3:4:5:6:7:8::]/",
+           "http://[::1.2.3.256]/",
+           "http://[::01.2.3.4]/",
+           "http://[::1.2.3]/",
+           "http://[1.2.3.4]/",
+           "http://[1:2:3:4:5:6:7:1.2.3.4]/",
+           "http://[::g]/",
+           "http://[::1]x/",
+           "http://[::1]:x/",
+           "http://[fe80::1%25eth0]/",
+           "http://[v1.fe]/",
+           "http://a[::1]/",
        }) {
     EXPECT_THROW(Url::parse(bad), UrlError) << bad;
   }
@@ -147,10 +163,23 @@ TEST(Url, RejectsBadIpv6Literals) {
 
 TEST(Url, RejectsBadCharacters) {
   for (std::string bad : {
-           "http://a b/", "http://a/ b", "http://a/\tb", "http://a/?q=1 2", "http://a/#x y",
-           "http://a/\x01", "http://a/\x7f", "http://a/caf\xc3\xa9", "http://a/\\b",
-           "http://a\\b/", "http://a<b/", "http://a^b/", "http://a/\r\nHost: x", " http://a/",
-           "http://a/ ", "http://u@v@h/", "http://u[@h/",
+           "http://a b/",
+           "http://a/ b",
+           "http://a/\tb",
+           "http://a/?q=1 2",
+           "http://a/#x y",
+           "http://a/\x01",
+           "http://a/\x7f",
+           "http://a/caf\xc3\xa9",
+           "http://a/\\b",
+           "http://a\\b/",
+           "http://a<b/",
+           "http://a^b/",
+           "http://a/\r\nHost: x",
+           " http://a/",
+           "http://a/ ",
+           "http://u@v@h/",
+           "http://u[@h/",
        }) {
     EXPECT_THROW(Url::parse(bad), UrlError) << bad;
   }
@@ -158,8 +187,9 @@ TEST(Url, RejectsBadCharacters) {
 }
 
 TEST(Url, RejectsBadPercentEncoding) {
-  for (const char* bad : {"http://a/%zz", "http://a/%4", "http://a/%", "http://a/%4g", "http://a/?%g0",
-                          "http://a/#%", "http://%x/", "http://u%@h/", "/%2", "?%"}) {
+  for (const char* bad :
+       {"http://a/%zz", "http://a/%4", "http://a/%", "http://a/%4g", "http://a/?%g0", "http://a/#%",
+        "http://%x/", "http://u%@h/", "/%2", "?%"}) {
     EXPECT_THROW(Url::parse(bad), UrlError) << bad;
   }
   EXPECT_EQ(Url::parse("http://a/%2f%2F").path(), "/%2f%2F");
@@ -220,12 +250,26 @@ TEST(Url, AcceptsCharactersRealRequestsContain) {
 
 TEST(Url, NormalInputRoundTrips) {
   for (const char* s : {
-           "http://example.com/", "https://u:p@example.com:8443/a/b?c=d&e#f", "http://[::1]:80/",
-           "ftp://ftp.is.co.za/rfc/rfc1808.txt", "mailto:John.Doe@example.com",
-           "news:comp.infosystems.www.servers.unix", "tel:+1-816-555-1212",
-           "urn:oasis:names:specification:docbook:dtd:xml:4.1.2", "ldap://[2001:db8::7]/c=GB?objectClass?one",
-           "file:///etc/hosts", "//h/p", "/a/../b?", "a/b;c=d", "?q", "#", "", "http://h?q#f",
-           "http://h/%7E%2f?%26=%3d", "foo://@h:/", "http://h/a|b",
+           "http://example.com/",
+           "https://u:p@example.com:8443/a/b?c=d&e#f",
+           "http://[::1]:80/",
+           "ftp://ftp.is.co.za/rfc/rfc1808.txt",
+           "mailto:John.Doe@example.com",
+           "news:comp.infosystems.www.servers.unix",
+           "tel:+1-816-555-1212",
+           "urn:oasis:names:specification:docbook:dtd:xml:4.1.2",
+           "ldap://[2001:db8::7]/c=GB?objectClass?one",
+           "file:///etc/hosts",
+           "//h/p",
+           "/a/../b?",
+           "a/b;c=d",
+           "?q",
+           "#",
+           "",
+           "http://h?q#f",
+           "http://h/%7E%2f?%26=%3d",
+           "foo://@h:/",
+           "http://h/a|b",
        }) {
     EXPECT_EQ(Url::parse(s).str(), s == std::string("foo://@h:/") ? "foo://@h/" : s) << s;
   }
@@ -340,7 +384,7 @@ TEST(UrlNormalized, FollowsRfc3986Section6) {
   EXPECT_EQ(Url::parse("foo://h").normalized().str(), "foo://h");
   EXPECT_EQ(Url::parse("http://%41%62.com/").normalized().host(), "ab.com");
   EXPECT_EQ(Url::parse("http://h/a/%2e%2E/b").normalized().path(), "/b");
-  EXPECT_EQ(Url::parse("http://h/a/%2F../b").normalized().path(), "/a/%2F../b");  // not a '/' 
+  EXPECT_EQ(Url::parse("http://h/a/%2F../b").normalized().path(), "/a/%2F../b");  // not a '/'
   EXPECT_EQ(Url::parse("mailto:A@B").normalized().str(), "mailto:A@B");
   EXPECT_EQ(Url::parse("/a/./b/../c").normalized().str(), "/a/c");
 }
@@ -373,7 +417,7 @@ TEST(UrlBuilders, WithPathQueryFragment) {
 
 TEST(UrlBuilders, RejectWhatParseWouldReject) {
   const Url u = Url::parse("http://h/");
-  EXPECT_THROW(u.with_path("a"), UrlError);         // after a host a path needs '/'
+  EXPECT_THROW(u.with_path("a"), UrlError);  // after a host a path needs '/'
   EXPECT_THROW(u.with_path("/a b"), UrlError);
   EXPECT_THROW(u.with_path("/a?b"), UrlError);
   EXPECT_THROW(u.with_path("/%zz"), UrlError);

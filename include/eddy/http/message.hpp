@@ -178,6 +178,9 @@ class Response {
   std::string reason;  // empty: the standard phrase
   Headers headers;
   std::string body;
+  // gzip the body (or a stream, write by write) if the request's Accept-Encoding allows it
+  // (aiohttp's enable_compression). Files are sent as they are.
+  bool compress = false;
   // What kind of body this is (for the server).
   StreamFn stream_fn;
   std::string file_path;
