@@ -10,6 +10,7 @@
 #include "eddy/http/headers.hpp"
 #include "eddy/http/message.hpp"
 #include "eddy/http/middleware.hpp"
+#include "eddy/http/multipart.hpp"
 #include "eddy/http/parser.hpp"
 #include "eddy/http/server.hpp"
 #include "eddy/http/status.hpp"

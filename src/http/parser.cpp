@@ -226,8 +226,9 @@ std::size_t HeadParser::find_end(std::string_view buf, bool request) {
   const char* base = buf.data();
   std::size_t pos = scanned_;
   for (;;) {
-    const char* nl =
-        static_cast<const char*>(std::memchr(base + pos, '\n', buf.size() - pos));
+    const char* nl = pos < buf.size() ? static_cast<const char*>(
+                                            std::memchr(base + pos, '\n', buf.size() - pos))
+                                      : nullptr;
     bool first = lines_ == 0;
     if (!nl) {
       std::size_t partial = buf.size() - pos;
