@@ -51,8 +51,8 @@ void split_field(const char* p, const char* end, const char*& name_end, const ch
                  const char*& value_end) {
   if (is_ows(*p)) fail(400, "obs-fold (a field line starting with whitespace)");
   const char* n = skip_token(p, end);
-  if (n == end || *n != ':') {
-    if (n != end && is_ows(*n)) fail(400, "whitespace between a field name and its colon");
+  if (n == p || n == end || *n != ':') {
+    if (n != p && n != end && is_ows(*n)) fail(400, "whitespace between a field name and its colon");
     fail(400, n == p ? "empty or non-token field name" : "non-token character in a field name");
   }
   const char* v = n + 1;
@@ -231,10 +231,12 @@ std::size_t HeadParser::find_end(std::string_view buf, bool request) {
                                       : nullptr;
     bool first = lines_ == 0;
     if (!nl) {
+      // A trailing CR may be the start of the CRLF: it does not count against the limits.
       std::size_t partial = buf.size() - pos;
-      if (first && partial > limits_.max_request_line)
+      std::size_t cr = partial && buf.back() == '\r';
+      if (first && partial - cr > limits_.max_request_line)
         fail(request ? 414 : 400, "request line too long");
-      if (buf.size() - start_ > limits_.max_head_bytes) fail(431, "header section too large");
+      if (buf.size() - start_ - cr > limits_.max_head_bytes) fail(431, "header section too large");
       scanned_ = pos;
       return 0;
     }
@@ -448,6 +450,7 @@ BodyDecoder::Step BodyDecoder::next(std::string_view in, bool eof) {
 
 // chunk-size [ chunk-ext ] CRLF, where chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] )
 std::size_t BodyDecoder::parse_chunk_size(std::string_view in) {
+  if (in.empty()) return 0;
   std::size_t scan = std::min(in.size(), limits_.max_chunk_line + 2);
   const char* p = in.data();
   const char* nl = static_cast<const char*>(std::memchr(p, '\n', scan));
@@ -505,8 +508,9 @@ std::size_t BodyDecoder::parse_chunk_size(std::string_view in) {
 
 // One trailer field line (or the blank line that ends the body) per call.
 std::size_t BodyDecoder::parse_trailers(std::string_view in) {
+  if (in.empty()) return 0;
   std::size_t budget = limits_.max_trailer_bytes + 2;
-  std::size_t used = trailers_.raw().size();  // what earlier trailer fields took
+  std::size_t used = trailer_bytes_;  // the earlier trailer lines, as sent
   std::size_t scan = std::min(in.size(), budget > used ? budget - used : 0);
   const char* p = in.data();
   const char* nl = static_cast<const char*>(std::memchr(p, '\n', scan));
@@ -525,6 +529,7 @@ std::size_t BodyDecoder::parse_trailers(std::string_view in) {
   split_field(p, le, name_end, value, value_end);
   trailers_.add({p, static_cast<std::size_t>(name_end - p)},
                 {value, static_cast<std::size_t>(value_end - value)});
+  trailer_bytes_ += static_cast<std::size_t>(nl + 1 - p);
   return static_cast<std::size_t>(nl + 1 - p);
 }
 

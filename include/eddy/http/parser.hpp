@@ -142,6 +142,7 @@ class BodyDecoder {
   std::uint64_t remaining_ = 0;  // of the body (length) or of the chunk (chunk_data)
   std::uint64_t received_ = 0;
   std::uint64_t max_body_ = UINT64_MAX;
+  std::size_t trailer_bytes_ = 0;
   ParseLimits limits_{};
   Headers trailers_;
 };
