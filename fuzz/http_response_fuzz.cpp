@@ -22,40 +22,12 @@
 
 #include "eddy/http/error.hpp"
 #include "eddy/http/parser.hpp"
+#include "http_fuzz_support.hpp"
 
 namespace {
 
 namespace http = eddy::http;
-
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
-
-bool inside(std::string_view part, std::string_view whole) {
-  return part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size();
-}
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!alnum && (c == '\0' || !std::strchr("!#$%&'*+-.^_`|~", c))) return false;
-  }
-  return true;
-}
-
-bool is_text(std::string_view v) {  // visible characters, SP, HTAB and obs-text
-  for (char c : v) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
-  }
-  return true;
-}
-
-bool is_clean_value(std::string_view v) {
-  const auto ows = [](char c) { return c == ' ' || c == '\t'; };
-  return is_text(v) && (v.empty() || (!ows(v.front()) && !ows(v.back())));
-}
+using namespace http_fuzz;
 
 struct Outcome {
   std::size_t length = 0;  // 0 with status 0: needs more bytes
@@ -114,59 +86,6 @@ void check_same(const http::ResponseHead& a, const http::ResponseHead& b) {
   check(a.upgrade == b.upgrade);
   check(a.headers.raw() == b.headers.raw() && a.headers.size() == b.headers.size());
   for (std::size_t i = 0; i < a.headers.size(); ++i) check(a.headers.at(i) == b.headers.at(i));
-}
-
-struct Body {
-  std::string data;
-  std::size_t consumed = 0;
-  bool done = false;
-  int status = 0;
-  std::string trailers;
-};
-
-// Feeds `in` (everything after the head; the server closed after it) to a decoder `piece` bytes
-// more at a time, keeping unconsumed bytes at the front as a connection's buffer does.
-Body decode(http::BodyKind kind, std::uint64_t length, std::string_view in,
-            const http::ParseLimits& limits, std::uint64_t max_body, std::size_t piece) {
-  Body out;
-  try {
-    http::BodyDecoder decoder(kind, length, limits, max_body);
-    std::size_t avail = std::min(piece, in.size());
-    while (!decoder.done()) {
-      const bool eof = avail == in.size();
-      const std::string_view window = in.substr(out.consumed, avail - out.consumed);
-      const http::BodyDecoder::Step step = decoder.next(window, eof);
-      check(step.consumed <= window.size() && step.data.size() <= step.consumed);
-      if (!step.data.empty()) check(inside(step.data, window));
-      out.data.append(step.data);
-      out.consumed += step.consumed;
-      if (step.consumed == 0 && !decoder.done()) {
-        check(!eof);  // at EOF a body ends or is an error; waiting for more would hang
-        avail = std::min(avail + piece, in.size());
-      }
-    }
-    out.done = true;
-    check(decoder.received() == out.data.size());
-    if (kind == http::BodyKind::length) check(out.data.size() == length);
-    if (kind == http::BodyKind::until_close) check(out.consumed == in.size());
-    if (kind != http::BodyKind::chunked) check(decoder.trailers().empty());
-    for (auto [name, value] : decoder.trailers()) {
-      check(is_token(name) && is_clean_value(value));
-      out.trailers.append(name).append(":").append(value).append("\n");
-    }
-    check(decoder.trailers().size() <= limits.max_headers);
-  } catch (const http::ProtocolError& e) {
-    out.status = e.status();
-  }
-  return out;
-}
-
-// How much data came before an error may depend on the pieces (an until-close body over
-// max_body), so errors compare by status alone.
-bool same(const Body& a, const Body& b) {
-  if (a.status || b.status) return a.status == b.status;
-  return a.data == b.data && a.consumed == b.consumed && a.done == b.done &&
-         a.trailers == b.trailers;
 }
 
 struct Config {

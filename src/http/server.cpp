@@ -22,6 +22,8 @@ net::ServeOptions net_options(const ServerOptions& o) {
   so.max_connections = o.max_connections;
   // After the last response, what is queued gets this long to reach a slow client.
   so.close_timeout = o.body_timeout;
+  so.tls = o.tls;
+  so.tls_handshake_timeout = o.tls_handshake_timeout;
   return so;
 }
 

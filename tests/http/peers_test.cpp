@@ -199,6 +199,27 @@ EDDY_REAL_TEST(HttpPeers, WrkLoadHasNoErrors) {
   co_await srv.shutdown();
 }
 
+// HTTPS: the same App behind TLS, with curl verifying against the test CA.
+EDDY_REAL_TEST(HttpPeers, CurlOverTls) {
+  eddy_test::TempDir certs;
+  auto [made, _] = co_await sh(std::string(EDDY_TEST_SOURCE_DIR) + "/net/make_certs.sh " +
+                               certs.path() + " > /dev/null 2>&1");
+  EDDY_CO_ASSERT(made == 0);
+  http::App app = test_app();
+  http::ServerOptions o = opts();
+  o.tls = eddy::net::TlsContext::server({.cert_file = certs / "server.pem",
+                                         .key_file = certs / "server.key",
+                                         .alpn = {"http/1.1"}});
+  auto srv = co_await http::serve(app, o);
+  std::string url = "https://localhost:" + std::to_string(srv.port());
+  auto [rc, out] = co_await sh("curl -s --cacert " + certs / "ca.pem" + " " + url + "/ " + url + "/");
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(out, "Hello, World!Hello, World!") << "two requests on one TLS connection";
+  std::tie(rc, out) = co_await sh("curl -s -o /dev/null " + url + "/");
+  EXPECT_NE(rc, 0) << "curl refuses the certificate without the test CA";
+  co_await srv.shutdown();
+}
+
 #ifdef EDDY_HELLO_SERVER
 // run_app with workers: two loops share the port; SIGTERM stops both gracefully (exit 0).
 EDDY_REAL_TEST(HttpPeers, HelloServerWithTwoWorkers) {

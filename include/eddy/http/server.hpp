@@ -142,6 +142,9 @@ struct ServerOptions {
   std::string server_header = "eddy";  // the Server field; empty: none
   int backlog = 1024;
   bool reuse_port = false;
+  // Serve HTTPS: net::TlsContext::server({.cert_file = ..., .key_file = ..., .alpn = {"http/1.1"}}).
+  net::TlsContext tls{};
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
 };
 
 namespace detail {
