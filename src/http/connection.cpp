@@ -491,10 +491,13 @@ void Connection::log_access(const Response& resp, std::uint64_t bytes) {
   gmtime_r(&t, &tm);
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  fmt::print(stderr, "{} - - [{:02}/{}/{}:{:02}:{:02}:{:02} +0000] \"{} {} HTTP/1.{}\" {} {} \"{}\" \"{}\"\n",
-             remote(), tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-             tm.tm_sec, req_.method(), req_.target(), req_.version_minor(), resp.status, bytes,
-             req_.headers().get_or("Referer", "-"), req_.headers().get_or("User-Agent", "-"));
+  std::string line = fmt::format(
+      "{} - - [{:02}/{}/{}:{:02}:{:02}:{:02} +0000] \"{} {} HTTP/1.{}\" {} {} \"{}\" \"{}\"",
+      remote(), tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+      tm.tm_sec, req_.method(), req_.target(), req_.version_minor(), resp.status, bytes,
+      req_.headers().get_or("Referer", "-"), req_.headers().get_or("User-Agent", "-"));
+  if (server_.opts.access_log_writer) server_.opts.access_log_writer(line);
+  else fmt::print(stderr, "{}\n", line);
 }
 
 }  // namespace eddy::http::detail

@@ -659,3 +659,53 @@ EDDY_TEST(HttpMiddleware, CompressionCorsAndAuth) {
   EXPECT_EQ(r.body, "token s3cret");
   co_await srv.shutdown();
 }
+
+EDDY_TEST(HttpServer, RedirectsAndAccessLog) {
+  std::vector<std::string> lines;
+  http::App app;
+  app.get("/old", [](http::Request&) -> Task<http::Response> {
+    co_return http::Response::redirect("/new", 301);
+  });
+  app.get("/new", hello);
+  http::ServerOptions o = local();
+  o.access_log = true;
+  o.access_log_writer = [&lines](std::string_view l) { lines.emplace_back(l); };
+  auto srv = co_await http::serve(app, o);
+  auto r = co_await exchange(srv.port(), get("/old", "User-Agent: probe/1.0\r\nReferer: x\r\n"));
+  EXPECT_EQ(r.status, 301);
+  EXPECT_EQ(r.header("Location"), "/new");
+  co_await exchange(srv.port(), get("/new?q=1"));
+  co_await srv.shutdown();
+  EDDY_CO_ASSERT(lines.size() == 2);
+  // 127.0.0.1:PORT - - [dd/Mon/yyyy:hh:mm:ss +0000] "GET /old HTTP/1.1" 301 17 "x" "probe/1.0"
+  EXPECT_TRUE(lines[0].starts_with("127.0.0.1:")) << lines[0];
+  EXPECT_NE(lines[0].find(" - - ["), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find(" +0000] \"GET /old HTTP/1.1\" 301 17 \"x\" \"probe/1.0\""),
+            std::string::npos)
+      << lines[0];
+  EXPECT_TRUE(lines[1].ends_with("\"GET /new?q=1 HTTP/1.1\" 200 5 \"-\" \"-\"")) << lines[1];
+}
+
+// A client that asks for a large body and does not read it holds one connection's buffer at
+// the high-water mark, not the whole body: the handler's stream writes wait.
+EDDY_TEST(HttpServer, SlowClientsGetBackpressure) {
+  std::size_t written = 0;
+  http::App app;
+  app.get("/firehose", [&written](http::Request&) -> Task<http::Response> {
+    co_return http::Response::stream([&written](http::BodyWriter& w) -> Task<> {
+      std::string piece(64 * 1024, 'x');
+      for (int i = 0; i < 1024; ++i) {  // 64 MiB if nothing pushed back
+        co_await w.write(piece);
+        written += piece.size();
+      }
+    });
+  });
+  auto srv = co_await http::serve(app, local());
+  auto s = co_await eddy_test::connect_to(srv.port());
+  s.write(get("/firehose"));
+  co_await eddy::sleep(5s);  // the client reads nothing meanwhile
+  EXPECT_LT(written, std::size_t{16} << 20) << "the writer stopped at the socket buffers";
+  EXPECT_GT(written, 0u);
+  s.abort();
+  co_await srv.shutdown();
+}

@@ -138,7 +138,12 @@ struct ServerOptions {
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds handler_timeout{0};  // 0: none
   std::chrono::milliseconds shutdown_timeout{30'000};
-  bool access_log = false;  // a line per request on stderr, in the common log format
+  // A line per request in the common log format with referer and user agent (aiohttp's
+  // default): `127.0.0.1:5123 - - [30/Nov/2026:19:40:00 +0000] "GET / HTTP/1.1" 200 13 "-"
+  // "curl/7.88.1"`. Off by default (it costs a write per request). `access_log_writer`
+  // receives each line (without the newline); unset: stderr.
+  bool access_log = false;
+  std::function<void(std::string_view line)> access_log_writer{};
   std::string server_header = "eddy";  // the Server field; empty: none
   int backlog = 1024;
   bool reuse_port = false;
