@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--access-log")) {
       opts.access_log = true;
     } else {
-      std::fprintf(stderr, "usage: %s [--port N] [--workers N] [--host H] [--access-log] | --self-test\n",
+      std::fprintf(stderr,
+                   "usage: %s [--port N] [--workers N] [--host H] [--access-log] | --self-test\n",
                    argv[0]);
       return 2;
     }

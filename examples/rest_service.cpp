@@ -115,7 +115,8 @@ struct Reply {
   std::string body;
 };
 
-Task<Reply> call(eddy::net::Stream& s, std::string method, std::string path, std::string body = {}) {
+Task<Reply> call(eddy::net::Stream& s, std::string method, std::string path,
+                 std::string body = {}) {
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\n";
   if (method != "GET") req += "Authorization: Bearer demo-token\r\n";
   req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;

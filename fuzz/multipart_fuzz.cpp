@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size < 2 + blen) return 0;
   std::string boundary(reinterpret_cast<const char*>(data + 2), blen);
   std::string_view body(reinterpret_cast<const char*>(data + 2 + blen), size - 2 - blen);
-  eddy::http::MultipartParser p(boundary, {.max_parts = 64, .max_part_head = 512, .max_part_fields = 8});
+  eddy::http::MultipartParser p(boundary,
+                                {.max_parts = 64, .max_part_head = 512, .max_part_fields = 8});
   std::size_t fed = 0;
   bool in_part = false;
   try {

@@ -9,10 +9,10 @@
 #include <ctime>
 
 #include "eddy/http/date.hpp"
-#include "file_response.hpp"
-#include "gzip.hpp"
 #include "eddy/http/error.hpp"
 #include "eddy/http/status.hpp"
+#include "file_response.hpp"
+#include "gzip.hpp"
 
 namespace eddy::http::detail {
 namespace {
@@ -38,13 +38,20 @@ std::string_view date_line() {
 
 std::string_view status_line(int status) {
   switch (status) {
-    case 200: return "HTTP/1.1 200 OK\r\n";
-    case 201: return "HTTP/1.1 201 Created\r\n";
-    case 204: return "HTTP/1.1 204 No Content\r\n";
-    case 304: return "HTTP/1.1 304 Not Modified\r\n";
-    case 400: return "HTTP/1.1 400 Bad Request\r\n";
-    case 404: return "HTTP/1.1 404 Not Found\r\n";
-    default: return {};
+    case 200:
+      return "HTTP/1.1 200 OK\r\n";
+    case 201:
+      return "HTTP/1.1 201 Created\r\n";
+    case 204:
+      return "HTTP/1.1 204 No Content\r\n";
+    case 304:
+      return "HTTP/1.1 304 Not Modified\r\n";
+    case 400:
+      return "HTTP/1.1 400 Bad Request\r\n";
+    case 404:
+      return "HTTP/1.1 404 Not Found\r\n";
+    default:
+      return {};
   }
 }
 
@@ -54,7 +61,9 @@ void append_number(std::string& out, std::uint64_t n) {
   out.append(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
-bool body_allowed(int status) { return status >= 200 && status != 204 && status != 304; }
+bool body_allowed(int status) {
+  return status >= 200 && status != 204 && status != 304;
+}
 
 // Framing the app must not set itself: the connection owns it.
 bool framing_field(std::string_view name) {
@@ -72,8 +81,10 @@ Connection::Connection(HttpServerState& server, net::Stream& stream)
 }
 
 Connection::~Connection() {
-  if (prev) prev->next = next;
-  else server_.conns = next;
+  if (prev)
+    prev->next = next;
+  else
+    server_.conns = next;
   if (next) next->prev = prev;
 }
 
@@ -113,7 +124,7 @@ Task<Connection::Wait> Connection::wait_bytes(TimePoint deadline, bool idle) {
   } catch (const Cancelled&) {
     idle_scope_ = nullptr;
     if (!eddy::detail::cancelled_by(scope)) throw;
-    co_return stop_requested_ && idle ? Wait::stopped : Wait::timeout;
+    co_return stop_requested_&& idle ? Wait::stopped : Wait::timeout;
   }
   idle_scope_ = nullptr;
   co_return got ? Wait::bytes : Wait::eof;
@@ -130,8 +141,8 @@ Task<std::size_t> Connection::read_head_slow(bool first) {
       partial = true;
       started = now();  // the header timeout runs from a request's first byte
     }
-    TimePoint deadline =
-        idle ? started + (first ? o.header_timeout : o.keepalive_timeout) : started + o.header_timeout;
+    TimePoint deadline = idle ? started + (first ? o.header_timeout : o.keepalive_timeout)
+                              : started + o.header_timeout;
     Wait w = co_await wait_bytes(deadline, idle);
     if (w == Wait::timeout && partial) {
       reply_error(Status::request_timeout, "timed out reading the request head");
@@ -314,7 +325,7 @@ Task<bool> Connection::discard_body() {
   } catch (...) {
     ok = false;
   }
-  co_return ok && body_.done();
+  co_return ok&& body_.done();
 }
 
 void Connection::serialize(const Response& resp, bool keep, bool head_only, Framing framing,
@@ -350,8 +361,10 @@ void Connection::serialize(const Response& resp, bool keep, bool head_only, Fram
     append_number(o, length ? *length : resp.body.size());
     o.append("\r\n");
   }
-  if (!keep) o.append("Connection: close\r\n");
-  else if (req_.version_minor() == 0) o.append("Connection: keep-alive\r\n");
+  if (!keep)
+    o.append("Connection: close\r\n");
+  else if (req_.version_minor() == 0)
+    o.append("Connection: keep-alive\r\n");
   o.append("\r\n");
   if (has_body && !head_only && framing == Framing::length && !length) o.append(resp.body);
 }
@@ -493,11 +506,13 @@ void Connection::log_access(const Response& resp, std::uint64_t bytes) {
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::string line = fmt::format(
       "{} - - [{:02}/{}/{}:{:02}:{:02}:{:02} +0000] \"{} {} HTTP/1.{}\" {} {} \"{}\" \"{}\"",
-      remote(), tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-      tm.tm_sec, req_.method(), req_.target(), req_.version_minor(), resp.status, bytes,
+      remote(), tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+      req_.method(), req_.target(), req_.version_minor(), resp.status, bytes,
       req_.headers().get_or("Referer", "-"), req_.headers().get_or("User-Agent", "-"));
-  if (server_.opts.access_log_writer) server_.opts.access_log_writer(line);
-  else fmt::print(stderr, "{}\n", line);
+  if (server_.opts.access_log_writer)
+    server_.opts.access_log_writer(line);
+  else
+    fmt::print(stderr, "{}\n", line);
 }
 
 }  // namespace eddy::http::detail

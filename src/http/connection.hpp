@@ -30,7 +30,7 @@ struct HttpServerState {
   std::string server_line;  // "Server: eddy\r\n", or empty
   bool shutting_down = false;
   bool stopped = false;
-  Event done;               // shutdown finished
+  Event done;                   // shutdown finished
   Connection* conns = nullptr;  // every live connection, for shutdown
 };
 

@@ -23,19 +23,32 @@ struct Mime {
   std::string_view ext, type;
 };
 constexpr Mime kMimes[] = {
-    {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
-    {"css", "text/css; charset=utf-8"},   {"js", "text/javascript; charset=utf-8"},
-    {"mjs", "text/javascript; charset=utf-8"}, {"json", "application/json"},
-    {"txt", "text/plain; charset=utf-8"}, {"md", "text/markdown; charset=utf-8"},
-    {"csv", "text/csv; charset=utf-8"},   {"xml", "application/xml"},
-    {"svg", "image/svg+xml"},             {"png", "image/png"},
-    {"jpg", "image/jpeg"},                {"jpeg", "image/jpeg"},
-    {"gif", "image/gif"},                 {"webp", "image/webp"},
-    {"ico", "image/x-icon"},              {"pdf", "application/pdf"},
-    {"wasm", "application/wasm"},         {"woff", "font/woff"},
-    {"woff2", "font/woff2"},              {"mp4", "video/mp4"},
-    {"webm", "video/webm"},               {"mp3", "audio/mpeg"},
-    {"zip", "application/zip"},           {"gz", "application/gzip"},
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"json", "application/json"},
+    {"txt", "text/plain; charset=utf-8"},
+    {"md", "text/markdown; charset=utf-8"},
+    {"csv", "text/csv; charset=utf-8"},
+    {"xml", "application/xml"},
+    {"svg", "image/svg+xml"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"webp", "image/webp"},
+    {"ico", "image/x-icon"},
+    {"pdf", "application/pdf"},
+    {"wasm", "application/wasm"},
+    {"woff", "font/woff"},
+    {"woff2", "font/woff2"},
+    {"mp4", "video/mp4"},
+    {"webm", "video/webm"},
+    {"mp3", "audio/mpeg"},
+    {"zip", "application/zip"},
+    {"gz", "application/gzip"},
     {"tar", "application/x-tar"},
 };
 
@@ -119,9 +132,12 @@ FilePlan plan_file(const Request& req, const std::string& path, std::string_view
   FilePlan plan;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) plan.status = 404;
-    else if (errno == EACCES) plan.status = 403;
-    else throw_os_error(errno, "open " + path);
+    if (errno == ENOENT || errno == ENOTDIR)
+      plan.status = 404;
+    else if (errno == EACCES)
+      plan.status = 403;
+    else
+      throw_os_error(errno, "open " + path);
     return plan;
   }
   struct stat st {};
@@ -183,8 +199,7 @@ FilePlan plan_file(const Request& req, const std::string& path, std::string_view
       plan.offset = r->first;
       plan.length = r->second - r->first + 1;
       plan.headers.add("Content-Range", "bytes " + std::to_string(r->first) + "-" +
-                                            std::to_string(r->second) + "/" +
-                                            std::to_string(size));
+                                            std::to_string(r->second) + "/" + std::to_string(size));
     }
   }
   plan.fd = fd;

@@ -19,7 +19,9 @@ GzipStream::GzipStream(int level) : z_(std::make_unique<State>()) {
     throw std::runtime_error("eddy::http: deflateInit2 failed");
 }
 
-GzipStream::~GzipStream() { deflateEnd(&z_->z); }
+GzipStream::~GzipStream() {
+  deflateEnd(&z_->z);
+}
 
 std::string GzipStream::run(std::string_view data, int mode) {
   std::string out;
@@ -43,7 +45,9 @@ std::string GzipStream::write(std::string_view data, bool flush) {
   return run(data, flush ? Z_SYNC_FLUSH : Z_NO_FLUSH);
 }
 
-std::string GzipStream::finish() { return run({}, Z_FINISH); }
+std::string GzipStream::finish() {
+  return run({}, Z_FINISH);
+}
 
 std::string gzip(std::string_view data, int level) {
   GzipStream g(level);

@@ -7,7 +7,9 @@
 namespace eddy::http {
 
 namespace {
-inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c | 0x20) : c; }
+inline char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? char(c | 0x20) : c;
+}
 
 void check(std::string_view name, std::string_view value) {
   // Only what would break the message framing: a handler's header must not split a response.
@@ -70,7 +72,9 @@ std::vector<std::string_view> Headers::get_all(std::string_view name) const {
   return out;
 }
 
-bool Headers::contains(std::string_view name) const noexcept { return find(name) != nullptr; }
+bool Headers::contains(std::string_view name) const noexcept {
+  return find(name) != nullptr;
+}
 
 std::size_t Headers::count(std::string_view name) const noexcept {
   std::size_t n = 0;

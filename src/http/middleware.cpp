@@ -12,8 +12,8 @@ Middleware cors(CorsOptions o) {
   bool any = std::find(o.origins.begin(), o.origins.end(), "*") != o.origins.end();
   return [o = std::move(o), any](Request& req, const Handler& next) -> Task<Response> {
     auto origin = req.header("Origin");
-    bool allowed =
-        origin && (any || std::find(o.origins.begin(), o.origins.end(), *origin) != o.origins.end());
+    bool allowed = origin && (any || std::find(o.origins.begin(), o.origins.end(), *origin) !=
+                                         o.origins.end());
     auto decorate = [&](Response& r) {
       if (!allowed) return;
       // With credentials, "*" is not allowed by browsers: echo the origin instead.
@@ -62,7 +62,8 @@ Middleware bearer_auth(std::function<Task<bool>(std::string_view)> check) {
   };
 }
 
-Middleware timing(std::function<void(const Request&, const Response&, std::chrono::nanoseconds)> log) {
+Middleware timing(
+    std::function<void(const Request&, const Response&, std::chrono::nanoseconds)> log) {
   return [log = std::move(log)](Request& req, const Handler& next) -> Task<Response> {
     auto start = std::chrono::steady_clock::now();
     Response r = co_await next(req);

@@ -1,6 +1,6 @@
 // MultipartReader: the multipart parser run over a request's body as it arrives.
-#include "eddy/http/error.hpp"
 #include "eddy/http/multipart.hpp"
+#include "eddy/http/error.hpp"
 
 namespace eddy::http {
 
@@ -30,8 +30,10 @@ Task<MultipartParser::Event> MultipartReader::poll() {
     if (!bad.empty()) throw HttpException(400, bad);
     if (ev.kind != MultipartParser::Kind::need_more) co_return ev;
     std::string_view chunk = co_await req_.read_chunk();
-    if (chunk.empty()) parser_.feed_eof();
-    else parser_.feed(chunk);
+    if (chunk.empty())
+      parser_.feed_eof();
+    else
+      parser_.feed(chunk);
   }
 }
 

@@ -33,8 +33,12 @@ constexpr std::array<std::uint8_t, 256> make_table() {
 }
 constexpr auto kTable = make_table();
 
-inline bool is(char c, std::uint8_t cls) { return kTable[static_cast<unsigned char>(c)] & cls; }
-inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
+inline bool is(char c, std::uint8_t cls) {
+  return kTable[static_cast<unsigned char>(c)] & cls;
+}
+inline bool is_ows(char c) {
+  return c == ' ' || c == '\t';
+}
 
 [[noreturn]] void fail(int status, const char* what) {
   throw ProtocolError(status, std::string("invalid HTTP message: ") + what);
@@ -52,7 +56,8 @@ void split_field(const char* p, const char* end, const char*& name_end, const ch
   if (is_ows(*p)) fail(400, "obs-fold (a field line starting with whitespace)");
   const char* n = skip_token(p, end);
   if (n == p || n == end || *n != ':') {
-    if (n != p && n != end && is_ows(*n)) fail(400, "whitespace between a field name and its colon");
+    if (n != p && n != end && is_ows(*n))
+      fail(400, "whitespace between a field name and its colon");
     fail(400, n == p ? "empty or non-token field name" : "non-token character in a field name");
   }
   const char* v = n + 1;
@@ -100,12 +105,12 @@ void transfer_encoding(std::string_view v, bool& last_chunked, bool& other) {
     std::string_view item = v.substr(i, comma - i);
     while (!item.empty() && is_ows(item.front())) item.remove_prefix(1);
     while (!item.empty() && is_ows(item.back())) item.remove_suffix(1);
-    if (!item.empty()) {  // empty list elements are allowed (RFC 9110 §5.6.1)
+    if (!item.empty()) {                  // empty list elements are allowed (RFC 9110 §5.6.1)
       std::size_t semi = item.find(';');  // coding parameters
       std::string_view coding = item.substr(0, semi);
       while (!coding.empty() && is_ows(coding.back())) coding.remove_suffix(1);
-      if (coding.empty() || skip_token(coding.data(), coding.data() + coding.size()) !=
-                                coding.data() + coding.size())
+      if (coding.empty() ||
+          skip_token(coding.data(), coding.data() + coding.size()) != coding.data() + coding.size())
         fail(400, "malformed Transfer-Encoding");
       if (iequals(coding, "chunked")) {
         if (last_chunked || semi != std::string_view::npos) other = true;  // chunked twice
@@ -137,8 +142,10 @@ void note_field(std::string_view name, std::string_view value, Framing& f) {
       break;
     case 6:
       if (iequals(name, "expect")) {
-        if (iequals(value, "100-continue")) f.expect_continue = true;
-        else f.expect_other = true;
+        if (iequals(value, "100-continue"))
+          f.expect_continue = true;
+        else
+          f.expect_other = true;
       }
       break;
     case 7:
@@ -226,9 +233,9 @@ std::size_t HeadParser::find_end(std::string_view buf, bool request) {
   const char* base = buf.data();
   std::size_t pos = scanned_;
   for (;;) {
-    const char* nl = pos < buf.size() ? static_cast<const char*>(
-                                            std::memchr(base + pos, '\n', buf.size() - pos))
-                                      : nullptr;
+    const char* nl = pos < buf.size()
+                         ? static_cast<const char*>(std::memchr(base + pos, '\n', buf.size() - pos))
+                         : nullptr;
     bool first = lines_ == 0;
     if (!nl) {
       // A trailing CR may be the start of the CRLF: it does not count against the limits.

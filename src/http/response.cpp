@@ -57,7 +57,9 @@ Response Response::file(std::string path, std::string_view content_type) {
   return r;
 }
 
-void Response::set_cookie(const SetCookie& cookie) { headers.add("Set-Cookie", cookie.str()); }
+void Response::set_cookie(const SetCookie& cookie) {
+  headers.add("Set-Cookie", cookie.str());
+}
 
 void Response::delete_cookie(std::string_view name, std::string_view path) {
   SetCookie c;

@@ -74,17 +74,15 @@ Handler answering(Handler h) {
 // The middleware gets a reference to `next`, which lives in this closure, held by the route
 // for the app's lifetime.
 Handler wrap(const Middleware& m, Handler next) {
-  return answering([m, next = std::move(next)](Request& req) -> Task<Response> {
-    return m(req, next);
-  });
+  return answering(
+      [m, next = std::move(next)](Request& req) -> Task<Response> { return m(req, next); });
 }
 
 // Adds (method, handler) unless the pattern already has that method.
 void add_method(std::vector<MethodHandler>& v, const std::string& method, Handler h,
                 std::string_view pattern) {
   for (const MethodHandler& m : v)
-    if (m.method == method)
-      bad_pattern(pattern, fmt::format("{} is routed twice", method).c_str());
+    if (m.method == method) bad_pattern(pattern, fmt::format("{} is routed twice", method).c_str());
   v.push_back({method, std::move(h)});
 }
 
@@ -266,7 +264,9 @@ App& App::on_error(std::function<void(const Request&, std::exception_ptr)> log) 
   return *this;
 }
 
-void App::freeze() { router_->freeze(); }
+void App::freeze() {
+  router_->freeze();
+}
 
 Task<> App::startup() {
   freeze();
@@ -327,8 +327,10 @@ Task<Response> App::handle(Request& req) {
     failure = std::current_exception();
   }
   if (status == Status::internal_server_error) {
-    if (on_error_) on_error_(req, failure);
-    else default_error_log(req, failure);
+    if (on_error_)
+      on_error_(req, failure);
+    else
+      default_error_log(req, failure);
   }
   co_return Response(status, std::string(reason_phrase(status)));
 }

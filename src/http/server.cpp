@@ -50,8 +50,12 @@ Server::Server(Server&&) noexcept = default;
 Server& Server::operator=(Server&&) noexcept = default;
 Server::~Server() = default;
 
-std::uint16_t Server::port() const { return s_->net.port(); }
-std::size_t Server::connections() const noexcept { return s_ ? s_->net.connections() : 0; }
+std::uint16_t Server::port() const {
+  return s_->net.port();
+}
+std::size_t Server::connections() const noexcept {
+  return s_ ? s_->net.connections() : 0;
+}
 
 Task<> Server::shutdown() {
   auto st = s_;
@@ -197,7 +201,8 @@ void run_app(const std::function<App()>& make_app, ServerOptions options) {
         for (std::size_t i = 1; i < ready.size(); ++i) threads.emplace_back(worker_main, i, port);
         // Blocks this loop briefly, at startup only: until every worker is serving.
         std::vector<Worker> others;
-        for (std::size_t i = 1; i < ready.size(); ++i) others.push_back(ready[i].get_future().get());
+        for (std::size_t i = 1; i < ready.size(); ++i)
+          others.push_back(ready[i].get_future().get());
         banner(options, port);
         Event stop;
         co_await wait_for_stop(stop, true);

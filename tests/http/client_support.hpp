@@ -16,9 +16,7 @@ struct Reply {
   eddy::http::Headers headers;
   std::string body;
   bool keep_alive = true;
-  std::string header(std::string_view name) const {
-    return std::string(headers.get_or(name, ""));
-  }
+  std::string header(std::string_view name) const { return std::string(headers.get_or(name, "")); }
 };
 
 // Reads one response (an interim 1xx too, when `interim` is set).

@@ -71,8 +71,8 @@ EDDY_TEST(HttpFiles, ServesWithValidatorsAndRanges) {
   r = co_await exchange(p, get("/static/page.html", "If-Modified-Since: " + modified +
                                                         "\r\nIf-None-Match: \"other\"\r\n"));
   EXPECT_EQ(r.status, 200) << "If-None-Match decides when both are sent";
-  r = co_await exchange(p, get("/static/page.html",
-                               "If-Modified-Since: Sat, 01 Jan 2000 00:00:00 GMT\r\n"));
+  r = co_await exchange(
+      p, get("/static/page.html", "If-Modified-Since: Sat, 01 Jan 2000 00:00:00 GMT\r\n"));
   EXPECT_EQ(r.status, 200);
   r = co_await exchange(p, get("/static/page.html", "If-Match: \"other\"\r\n"));
   EXPECT_EQ(r.status, 412);
@@ -98,7 +98,8 @@ EDDY_TEST(HttpFiles, ServesWithValidatorsAndRanges) {
   r = co_await exchange(p, get("/static/page.html", "Range: bytes=2-5\r\nIf-Range: \"stale\"\r\n"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, body);
-  r = co_await exchange(p, get("/static/page.html", "Range: bytes=2-5\r\nIf-Range: " + etag + "\r\n"));
+  r = co_await exchange(p,
+                        get("/static/page.html", "Range: bytes=2-5\r\nIf-Range: " + etag + "\r\n"));
   EXPECT_EQ(r.status, 206);
 
   r = co_await exchange(p, get("/static/big.bin"));

@@ -118,7 +118,8 @@ TEST(Multipart, MalformedBodiesAre400) {
 
 TEST(Multipart, BoundaryFromContentType) {
   EXPECT_EQ(http::multipart_boundary("multipart/form-data; boundary=abc"), "abc");
-  EXPECT_EQ(http::multipart_boundary("Multipart/Form-Data; charset=x; boundary=\"a b:c\""), "a b:c");
+  EXPECT_EQ(http::multipart_boundary("Multipart/Form-Data; charset=x; boundary=\"a b:c\""),
+            "a b:c");
   EXPECT_EQ(http::multipart_boundary("multipart/form-data"), "");
   EXPECT_EQ(http::multipart_boundary("text/plain; boundary=abc"), "");
   EXPECT_EQ(http::multipart_boundary("multipart/form-data; boundary=" + std::string(71, 'x')), "");
@@ -157,15 +158,16 @@ EDDY_REAL_TEST(Multipart, CurlUploadIsStreamed) {
   co_await eddy::fs::write_file(dir / "big.bin", std::string(5 << 20, 'z'));
   std::string url = "http://127.0.0.1:" + std::to_string(srv.port());
   auto [rc, out] = co_await eddy::to_thread(
-      eddy_test::run_command, "timeout 30 curl -s -F title=hi -F 'doc=@" + dir / "big.bin" +
-                                  "' " + url + "/upload");
+      eddy_test::run_command,
+      "timeout 30 curl -s -F title=hi -F 'doc=@" + dir / "big.bin" + "' " + url + "/upload");
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(out, "title=-:2;doc=big.bin:5242880;");
   std::tie(rc, out) = co_await eddy::to_thread(
       eddy_test::run_command, "timeout 30 curl -s -F 'note=two words' " + url + "/field");
   EXPECT_EQ(out, "two words");
   std::tie(rc, out) = co_await eddy::to_thread(
-      eddy_test::run_command, "timeout 30 curl -s -o /dev/null -w '%{http_code}' -d x=1 " + url + "/field");
+      eddy_test::run_command,
+      "timeout 30 curl -s -o /dev/null -w '%{http_code}' -d x=1 " + url + "/field");
   EXPECT_EQ(out, "415") << "not multipart";
   co_await srv.shutdown();
 }

@@ -16,7 +16,9 @@ namespace {
 
 // The byte at offset i of the test's large bodies: a pattern that catches misordered or
 // dropped pieces, checked the same way on both sides.
-char pattern(std::uint64_t i) { return static_cast<char>('a' + (i * 7 + i / 1024) % 26); }
+char pattern(std::uint64_t i) {
+  return static_cast<char>('a' + (i * 7 + i / 1024) % 26);
+}
 
 std::uint64_t checksum(std::string_view data, std::uint64_t offset, std::uint64_t sum) {
   for (std::size_t i = 0; i < data.size(); ++i)
@@ -85,8 +87,8 @@ EDDY_REAL_TEST(HttpPeers, Curl) {
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(out, "Hello, World!");
 
-  std::tie(rc, out) = co_await sh("curl -s -H 'Content-Type: application/json' -d '{\"x\": [1, 2]}' " +
-                                  base + "/json");
+  std::tie(rc, out) = co_await sh(
+      "curl -s -H 'Content-Type: application/json' -d '{\"x\": [1, 2]}' " + base + "/json");
   EXPECT_EQ(out, R"({"got":{"x":[1,2]},"method":"POST"})");
 
   // HEAD, HTTP/1.0, and several requests over one kept-alive connection
@@ -104,8 +106,8 @@ EDDY_REAL_TEST(HttpPeers, Curl) {
   std::string data(3 << 20, '\0');
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = pattern(i);
   co_await eddy::fs::write_file(file, data);
-  std::tie(rc, out) = co_await sh("curl -s -T " + file + " -H 'Transfer-Encoding: chunked' " +
-                                  base + "/upload");
+  std::tie(rc, out) =
+      co_await sh("curl -s -T " + file + " -H 'Transfer-Encoding: chunked' " + base + "/upload");
   EXPECT_EQ(out, std::to_string(data.size()) + " " + std::to_string(checksum(data, 0, 0)));
   std::tie(rc, out) = co_await sh("curl -s -o " + dir / "down.bin" + " -w '%{http_code}' " + base +
                                   "/download/" + std::to_string(data.size()));
@@ -169,9 +171,9 @@ EDDY_REAL_TEST(HttpPeers, PythonAiohttpClient) {
   http::App app = test_app();
   auto srv = co_await http::serve(app, opts());
   eddy_test::TempDir dir;
-  auto [rc, out] = co_await sh("/usr/bin/python3 " + eddy_test::write_script(dir, "c.py", kAiohttpClient) +
-                               " http://127.0.0.1:" + std::to_string(srv.port()) + " " +
-                               std::to_string(1 << 20));
+  auto [rc, out] = co_await sh(
+      "/usr/bin/python3 " + eddy_test::write_script(dir, "c.py", kAiohttpClient) +
+      " http://127.0.0.1:" + std::to_string(srv.port()) + " " + std::to_string(1 << 20));
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(out, "ok\n");
   co_await srv.shutdown();
@@ -181,8 +183,9 @@ EDDY_REAL_TEST(HttpPeers, PythonHttpClient) {
   http::App app = test_app();
   auto srv = co_await http::serve(app, opts());
   eddy_test::TempDir dir;
-  auto [rc, out] = co_await sh("/usr/bin/python3 " + eddy_test::write_script(dir, "c.py", kHttpClient) +
-                               " " + std::to_string(srv.port()));
+  auto [rc, out] =
+      co_await sh("/usr/bin/python3 " + eddy_test::write_script(dir, "c.py", kHttpClient) + " " +
+                  std::to_string(srv.port()));
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(out, "ok\n");
   co_await srv.shutdown();
@@ -191,7 +194,8 @@ EDDY_REAL_TEST(HttpPeers, PythonHttpClient) {
 EDDY_REAL_TEST(HttpPeers, WrkLoadHasNoErrors) {
   http::App app = test_app();
   auto srv = co_await http::serve(app, opts());
-  auto [rc, out] = co_await sh("wrk -t1 -c16 -d1s http://127.0.0.1:" + std::to_string(srv.port()) + "/");
+  auto [rc, out] =
+      co_await sh("wrk -t1 -c16 -d1s http://127.0.0.1:" + std::to_string(srv.port()) + "/");
   EXPECT_EQ(rc, 0);
   EXPECT_NE(out.find("Requests/sec"), std::string::npos) << out;
   EXPECT_EQ(out.find("Non-2xx"), std::string::npos) << out;
@@ -207,12 +211,12 @@ EDDY_REAL_TEST(HttpPeers, CurlOverTls) {
   EDDY_CO_ASSERT(made == 0);
   http::App app = test_app();
   http::ServerOptions o = opts();
-  o.tls = eddy::net::TlsContext::server({.cert_file = certs / "server.pem",
-                                         .key_file = certs / "server.key",
-                                         .alpn = {"http/1.1"}});
+  o.tls = eddy::net::TlsContext::server(
+      {.cert_file = certs / "server.pem", .key_file = certs / "server.key", .alpn = {"http/1.1"}});
   auto srv = co_await http::serve(app, o);
   std::string url = "https://localhost:" + std::to_string(srv.port());
-  auto [rc, out] = co_await sh("curl -s --cacert " + certs / "ca.pem" + " " + url + "/ " + url + "/");
+  auto [rc, out] =
+      co_await sh("curl -s --cacert " + certs / "ca.pem" + " " + url + "/ " + url + "/");
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(out, "Hello, World!Hello, World!") << "two requests on one TLS connection";
   std::tie(rc, out) = co_await sh("curl -s -o /dev/null " + url + "/");
@@ -227,8 +231,12 @@ EDDY_REAL_TEST(HttpPeers, HelloServerWithTwoWorkers) {
   std::string url = "http://127.0.0.1:" + std::to_string(port);
   std::string script = std::string(EDDY_HELLO_SERVER) + " --port " + std::to_string(port) +
                        " --workers 2 > /dev/null & pid=$!; "
-                       "for i in $(seq 50); do curl -s " + url + "/ > /dev/null && break; sleep 0.1; done; "
-                       "n=0; for i in $(seq 20); do [ \"$(curl -s " + url + "/json)\" = "
+                       "for i in $(seq 50); do curl -s " +
+                       url +
+                       "/ > /dev/null && break; sleep 0.1; done; "
+                       "n=0; for i in $(seq 20); do [ \"$(curl -s " +
+                       url +
+                       "/json)\" = "
                        "'{\"message\":\"Hello, World!\"}' ] && n=$((n+1)); done; "
                        "kill -TERM $pid; wait $pid; echo \"$n $?\"";
   std::string quoted;

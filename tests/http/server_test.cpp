@@ -38,7 +38,9 @@ http::ServerOptions local() {
   return o;
 }
 
-Task<http::Response> hello(http::Request&) { co_return http::Response::text("hello"); }
+Task<http::Response> hello(http::Request&) {
+  co_return http::Response::text("hello");
+}
 
 }  // namespace
 
@@ -104,8 +106,8 @@ EDDY_TEST(HttpServer, QueryCookiesAndHeaders) {
     co_return resp;
   });
   auto srv = co_await http::serve(app, local());
-  auto r = co_await exchange(
-      srv.port(), get("/q?a=x+y&b=1&b=2", "Cookie: a=1; sid=abc\r\nX-Custom: yes\r\n"));
+  auto r = co_await exchange(srv.port(),
+                             get("/q?a=x+y&b=1&b=2", "Cookie: a=1; sid=abc\r\nX-Custom: yes\r\n"));
   EXPECT_EQ(r.body, "x y|2|abc|yes|/q");
   EXPECT_EQ(r.header("Set-Cookie"), "seen=1; HttpOnly");
   co_await srv.shutdown();
@@ -277,7 +279,8 @@ EDDY_TEST(HttpServer, MalformedRequestsNeverReachHandlers) {
       {"GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\n\r\n", 400},
-      {"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+       400},
       {"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400},
       {"GET / HTTP/1.1\r\nHost: t\r\nX: a\x01b\r\n\r\n", 400},
       {"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505},
@@ -333,9 +336,10 @@ EDDY_TEST(HttpServer, RequestBodies) {
   EXPECT_EQ(r.body, R"({"a":1,"seen":true})");
   r = co_await exchange(p, "POST /json HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\n{x}");
   EXPECT_EQ(r.status, 400);
-  r = co_await exchange(p,
-                        "POST /form HTTP/1.1\r\nHost: t\r\nContent-Type: "
-                        "application/x-www-form-urlencoded\r\nContent-Length: 14\r\n\r\nname=J%C3%B6rg");
+  r = co_await exchange(
+      p,
+      "POST /form HTTP/1.1\r\nHost: t\r\nContent-Type: "
+      "application/x-www-form-urlencoded\r\nContent-Length: 14\r\n\r\nname=J%C3%B6rg");
   EXPECT_EQ(r.body, "Jörg");
   r = co_await exchange(p,
                         "POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -361,7 +365,9 @@ EDDY_TEST(HttpServer, RequestBodies) {
   auto k = co_await eddy_test::connect_to(p);
   k.write("POST /ignore HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nGET /");
   EXPECT_EQ((co_await read_reply(k)).body, "hello");
-  k.write("POST /ignore HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  k.write(
+      "POST /ignore HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
   EXPECT_EQ((co_await read_reply(k)).status, 200);
   k.write(get("/nope"));
   EXPECT_EQ((co_await read_reply(k)).status, 404);
@@ -603,9 +609,8 @@ EDDY_TEST(HttpMiddleware, CompressionCorsAndAuth) {
   http::App app;
   app.use(http::middleware::cors({.origins = {"https://a.example"}}));
   app.use(http::middleware::compression());
-  app.get("/big", [&big](http::Request&) -> Task<http::Response> {
-    co_return http::Response::text(big);
-  });
+  app.get("/big",
+          [&big](http::Request&) -> Task<http::Response> { co_return http::Response::text(big); });
   app.get("/small", hello);
   app.get("/events", [](http::Request&) -> Task<http::Response> {
     co_return http::Response::event_stream([](http::BodyWriter& w) -> Task<> {
@@ -614,9 +619,8 @@ EDDY_TEST(HttpMiddleware, CompressionCorsAndAuth) {
     });
   });
   http::App priv;
-  priv.use(http::middleware::bearer_auth([](std::string_view t) -> Task<bool> {
-    co_return t == "s3cret";
-  }));
+  priv.use(http::middleware::bearer_auth(
+      [](std::string_view t) -> Task<bool> { co_return t == "s3cret"; }));
   priv.get("/me", [](http::Request& r) -> Task<http::Response> {
     co_return http::Response::text("token " + *r.get<std::string>("token"));
   });
@@ -640,8 +644,9 @@ EDDY_TEST(HttpMiddleware, CompressionCorsAndAuth) {
   EXPECT_EQ(r.header("Content-Encoding"), "gzip");
   EXPECT_EQ(gunzip(r.body), "data: one\n\ndata: two\n\n");
 
-  r = co_await exchange(p, "OPTIONS /big HTTP/1.1\r\nHost: t\r\nOrigin: https://a.example\r\n"
-                           "Access-Control-Request-Method: PUT\r\n\r\n");
+  r = co_await exchange(p,
+                        "OPTIONS /big HTTP/1.1\r\nHost: t\r\nOrigin: https://a.example\r\n"
+                        "Access-Control-Request-Method: PUT\r\n\r\n");
   EXPECT_EQ(r.status, 204) << "a preflight is answered even without an OPTIONS route";
   EXPECT_EQ(r.header("Access-Control-Allow-Origin"), "https://a.example");
   EXPECT_NE(r.header("Access-Control-Allow-Methods").find("PUT"), std::string::npos);

@@ -61,7 +61,11 @@ class Headers {
     const_iterator() = default;
     Field operator*() const noexcept { return h_->field(h_->entries_[i_]); }
     const_iterator& operator++() noexcept { return ++i_, *this; }
-    const_iterator operator++(int) noexcept { auto c = *this; ++i_; return c; }
+    const_iterator operator++(int) noexcept {
+      auto c = *this;
+      ++i_;
+      return c;
+    }
     bool operator==(const const_iterator& o) const noexcept { return i_ == o.i_; }
 
    private:

@@ -46,7 +46,7 @@ struct SetCookie;
 namespace detail {
 class Connection;
 struct Router;
-}
+}  // namespace detail
 
 class Request {
  public:
@@ -157,7 +157,8 @@ class Response {
   static Response text(std::string body, int status = 200);
   static Response html(std::string body, int status = 200);
   static Response json(const nlohmann::json& value, int status = 200);
-  static Response bytes(std::string body, std::string_view content_type = "application/octet-stream",
+  static Response bytes(std::string body,
+                        std::string_view content_type = "application/octet-stream",
                         int status = 200);
   static Response redirect(std::string_view location, int status = 302);
   // A body produced over time, sent chunked: `fn` runs after the head is sent.

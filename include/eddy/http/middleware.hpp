@@ -43,6 +43,7 @@ Middleware compression(std::size_t min_size = 1024);
 Middleware bearer_auth(std::function<Task<bool>(std::string_view token)> check);
 
 // Calls `log` after each response with the time the handler took (for metrics or logs).
-Middleware timing(std::function<void(const Request&, const Response&, std::chrono::nanoseconds)> log);
+Middleware timing(
+    std::function<void(const Request&, const Response&, std::chrono::nanoseconds)> log);
 
 }  // namespace eddy::http::middleware

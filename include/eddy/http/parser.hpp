@@ -79,7 +79,9 @@ struct RequestHead : MessageHead {
 
 struct ResponseHead : MessageHead {
   int status = 0;
-  std::string_view reason() const noexcept { return {headers.raw().data() + reason_off, reason_len}; }
+  std::string_view reason() const noexcept {
+    return {headers.raw().data() + reason_off, reason_len};
+  }
 
   std::uint32_t reason_off = 0, reason_len = 0;
   void reset() noexcept;
@@ -133,7 +135,14 @@ class BodyDecoder {
 
  private:
   enum class State : std::uint8_t {
-    length, chunk_size, chunk_data, chunk_crlf, trailers, until_close, done };
+    length,
+    chunk_size,
+    chunk_data,
+    chunk_crlf,
+    trailers,
+    until_close,
+    done
+  };
   std::size_t parse_chunk_size(std::string_view in);
   std::size_t parse_trailers(std::string_view in);
   void count(std::size_t n);

@@ -7,8 +7,8 @@
 //   app.get("/users/{id}", get_user);                 // req.match("id")
 //   app.get("/static/{path:.*}", serve_static);       // a tail wildcard: the rest of the path
 //   app.use(http::middleware::access_control("*"));   // middleware wraps every handler
-//   app.on_startup([](http::App& a) -> Task<> { a.emplace<Db>(co_await Db::connect()); co_return; });
-//   http::run_app(app, {.port = 8080});               // until SIGINT/SIGTERM, then graceful
+//   app.on_startup([](http::App& a) -> Task<> { a.emplace<Db>(co_await Db::connect()); co_return;
+//   }); http::run_app(app, {.port = 8080});               // until SIGINT/SIGTERM, then graceful
 //
 // Routing: the method and the percent-decoded path pick the handler; a path that matches
 // with another method gets 405 with Allow, no match 404. GET routes answer HEAD too (the body
@@ -147,7 +147,8 @@ struct ServerOptions {
   std::string server_header = "eddy";  // the Server field; empty: none
   int backlog = 1024;
   bool reuse_port = false;
-  // Serve HTTPS: net::TlsContext::server({.cert_file = ..., .key_file = ..., .alpn = {"http/1.1"}}).
+  // Serve HTTPS: net::TlsContext::server({.cert_file = ..., .key_file = ..., .alpn =
+  // {"http/1.1"}}).
   net::TlsContext tls{};
   std::chrono::milliseconds tls_handshake_timeout{10'000};
 };
