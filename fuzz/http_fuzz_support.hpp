@@ -99,4 +99,50 @@ bool same(const Body& a, const Body& b) {
          a.trailers == b.trailers;
 }
 
+struct Config {
+  http::ParseLimits limits;
+  std::uint64_t max_body;
+};
+
+// Limits small enough that inputs the fuzzer makes reach every limit check.
+inline Config small_config() {
+  Config c;
+  c.limits.max_request_line = 48;
+  c.limits.max_head_bytes = 160;
+  c.limits.max_headers = 6;
+  c.limits.max_chunk_line = 12;
+  c.limits.max_trailer_bytes = 40;
+  c.max_body = 300;
+  return c;
+}
+
+// Decodes the body that follows a head both in pieces and at once, and traps unless they
+// agree. Returns how many bytes of `rest` the body took, or -1 if it did not complete.
+inline long check_body(http::BodyKind kind, std::uint64_t length, std::string_view rest,
+                       const Config& config, std::size_t piece) {
+  const Body body = decode(kind, length, rest, config.limits, config.max_body, piece);
+  const Body at_once =
+      decode(kind, length, rest, config.limits, config.max_body, rest.size() + 1);
+  check(same(body, at_once));
+  if (!body.done) return -1;
+  check(body.consumed <= rest.size());
+  return static_cast<long>(body.consumed);
+}
+
+// Runs `read` on the input with the default limits and with small ones.
+template <class F>
+int run_both(const std::uint8_t* data, std::size_t size, F read) {
+  if (size == 0) return 0;
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  static const Config kDefault{{}, UINT64_MAX};
+  static const Config kSmall = small_config();
+  try {
+    read(input, kDefault);
+    read(input, kSmall);
+  } catch (...) {  // every rejection is a ProtocolError, caught where it can happen
+    __builtin_trap();
+  }
+  return 0;
+}
+
 }  // namespace http_fuzz

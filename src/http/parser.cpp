@@ -267,17 +267,23 @@ std::size_t HeadParser::find_end(std::string_view buf, bool request) {
   }
 }
 
+// Copies the head find_end() delimited (without skipped blank lines) into `h`, readies the
+// parser for the next head, and returns where the start line ends (its CR) in the copy.
+const char* HeadParser::take_head(std::string_view buf, std::size_t end, Headers& h) {
+  std::size_t start = start_;
+  reset();
+  std::string& raw = h.raw();
+  raw.assign(buf.data() + start, end - start);
+  return static_cast<const char*>(std::memchr(raw.data(), '\n', raw.size())) - 1;
+}
+
 std::size_t HeadParser::parse_request(std::string_view buf, RequestHead& out) {
   std::size_t end = find_end(buf, true);
   if (!end) return 0;
-  std::size_t start = start_;
-  reset();
   out.reset();
+  const char* le = take_head(buf, end, out.headers);
   Headers& h = out.headers;
-  std::string& raw = h.raw();
-  raw.assign(buf.data() + start, end - start);
-  const char* p = raw.data();
-  const char* le = static_cast<const char*>(std::memchr(p, '\n', raw.size())) - 1;
+  const char* p = h.raw().data();
 
   const char* m = skip_token(p, le);
   if (m == p || *m != ' ') fail(400, "malformed request line (method)");
@@ -332,14 +338,10 @@ std::size_t HeadParser::parse_response(std::string_view buf, ResponseHead& out,
                                        std::string_view request_method) {
   std::size_t end = find_end(buf, false);
   if (!end) return 0;
-  std::size_t start = start_;
-  reset();
   out.reset();
+  const char* le = take_head(buf, end, out.headers);
   Headers& h = out.headers;
-  std::string& raw = h.raw();
-  raw.assign(buf.data() + start, end - start);
-  const char* p = raw.data();
-  const char* le = static_cast<const char*>(std::memchr(p, '\n', raw.size())) - 1;
+  const char* p = h.raw().data();
   // HTTP-version SP 3DIGIT [SP reason]: the SP before an empty reason is often left out
   if (le - p < 12 || p[8] != ' ') fail(400, "malformed status line");
   out.version_minor = parse_version(p);

@@ -105,6 +105,7 @@ class HeadParser {
 
  private:
   std::size_t find_end(std::string_view buf, bool request);
+  const char* take_head(std::string_view buf, std::size_t end, Headers& h);
 
   ParseLimits limits_;
   std::size_t scanned_ = 0;  // where the line being looked at starts
