@@ -1,0 +1,183 @@
+// The HTTP client: http::Session, aiohttp's ClientSession with its TCPConnector.
+//
+//   http::SessionOptions opts;
+//   opts.base_url = "http://127.0.0.1:8080";
+//   opts.timeout.total = 5s;
+//   opts.connector.limit_per_host = 10;
+//   http::Session s(opts);
+//   http::ClientResponse r = co_await s.get("/users/1");
+//   r.raise_for_status();                          // ClientResponseError for 4xx/5xx
+//   nlohmann::json user = co_await r.json();
+//   http::RequestOptions o;
+//   o.body = http::json_body({{"name", "ada"}});
+//   co_await s.post("/users", std::move(o));
+//   co_await s.close();
+//
+// Connections are pooled per scheme://host:port and reused while the server keeps them
+// alive, for up to `keepalive_timeout` idle. `limit` bounds the connections in use at once
+// (all hosts), `limit_per_host` those to one host; a request waits its turn, first come first
+// served, and the wait counts toward the `connect` timeout. A pooled connection the server
+// closed just as it was reused fails before any response byte arrives: an idempotent request
+// (GET, HEAD, OPTIONS, PUT, DELETE) is then sent once more on a fresh connection.
+//
+// A response holds its connection until its body has been read (read/text/json, or
+// read_chunk until empty): then the connection goes back to the pool. A response dropped with
+// its body unread, a cancelled request, or a failed one closes its connection instead, so no
+// half-read connection is ever reused.
+//
+// Timeouts (aiohttp's ClientTimeout; zero means none): `total` for the whole exchange,
+// reading the body included; `connect` for getting a connection (waiting for the pool
+// included); `sock_connect` for one connect (and TLS handshake); `sock_read` for each wait for
+// response bytes. Each raises eddy::TimeoutError naming the limit and the URL.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "eddy/http/error.hpp"
+#include "eddy/http/headers.hpp"
+#include "eddy/http/parser.hpp"
+#include "eddy/http/url.hpp"
+#include "eddy/net/tls.hpp"
+#include "eddy/task.hpp"
+
+namespace eddy::http {
+
+struct ClientTimeout {
+  std::chrono::milliseconds total{300'000};
+  std::chrono::milliseconds connect{0};
+  std::chrono::milliseconds sock_connect{0};
+  std::chrono::milliseconds sock_read{0};
+};
+
+struct ConnectorOptions {
+  std::size_t limit = 100;         // connections in use at once, all hosts; 0: no limit
+  std::size_t limit_per_host = 0;  // to one scheme://host:port; 0: no limit
+  std::chrono::milliseconds keepalive_timeout{15'000};  // idle time before a pooled one closes
+  bool force_close = false;                             // one request per connection
+  net::TlsContext tls{};  // for https; empty: the default (system store, verification on)
+};
+
+struct SessionOptions {
+  std::string base_url;  // relative request URLs are joined to it
+  Headers headers;       // sent with every request (per-request headers override)
+  ClientTimeout timeout{};
+  ConnectorOptions connector{};
+  bool raise_for_status = false;  // every response with status >= 400 throws
+  ParseLimits limits{};
+  std::uint64_t max_body = 1ull << 30;  // read()/text()/json() refuse more (ProtocolError 413)
+};
+
+// A request body with its Content-Type.
+struct Body {
+  std::string data;
+  std::string content_type = "application/octet-stream";
+};
+Body json_body(const nlohmann::json& value);
+Body form_body(const QueryParams& fields);  // application/x-www-form-urlencoded
+Body text_body(std::string text);
+
+// Not an aggregate, for the reason net::ServeOptions is not: GCC 12 copies an aggregate
+// temporary built inside a co_await expression bitwise (see docs/ARCHITECTURE.md). Set the
+// fields on a local, then pass it.
+struct RequestOptions {
+  RequestOptions() noexcept {}
+  Headers headers{};
+  QueryParams params{};  // appended to the URL's query
+  std::optional<Body> body{};
+  std::optional<ClientTimeout> timeout{};
+  std::optional<bool> raise_for_status{};
+};
+
+// A response with status >= 400 when raise_for_status asked for it.
+class ClientResponseError : public HttpError {
+ public:
+  ClientResponseError(int status, std::string url, std::string body_excerpt);
+  int status() const noexcept { return status_; }
+  const std::string& url() const noexcept { return url_; }
+  const std::string& body_excerpt() const noexcept { return excerpt_; }
+
+ private:
+  int status_;
+  std::string url_, excerpt_;
+};
+
+namespace detail {
+struct Exchange;
+struct Pool;
+}  // namespace detail
+
+class ClientResponse {
+ public:
+  ClientResponse();
+  ClientResponse(ClientResponse&&) noexcept;
+  ClientResponse& operator=(ClientResponse&&) noexcept;
+  ~ClientResponse();
+
+  int status() const noexcept;
+  std::string_view reason() const noexcept;
+  const Headers& headers() const noexcept;
+  const Url& url() const noexcept;
+  bool ok() const noexcept { return status() < 400; }
+  // Throws ClientResponseError for a status >= 400 (with the start of the body, if read).
+  void raise_for_status() const;
+
+  Task<std::string> read();  // the whole body
+  Task<std::string> text() { return read(); }
+  Task<nlohmann::json> json();  // ProtocolError if it is not JSON
+  // The next piece of the body as it arrives, empty at the end; valid until the next call.
+  Task<std::string_view> read_chunk();
+  // Gives the connection back now: to the pool if the body has been read, closed otherwise.
+  void release() noexcept;
+
+  explicit ClientResponse(std::unique_ptr<detail::Exchange> x) noexcept;
+
+ private:
+  std::unique_ptr<detail::Exchange> x_;
+};
+
+class Session {
+ public:
+  explicit Session(SessionOptions options = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  Task<ClientResponse> request(std::string method, std::string url, RequestOptions options = {});
+  Task<ClientResponse> get(std::string url, RequestOptions o = {}) {
+    return request("GET", std::move(url), std::move(o));
+  }
+  Task<ClientResponse> post(std::string url, RequestOptions o = {}) {
+    return request("POST", std::move(url), std::move(o));
+  }
+  Task<ClientResponse> put(std::string url, RequestOptions o = {}) {
+    return request("PUT", std::move(url), std::move(o));
+  }
+  Task<ClientResponse> patch(std::string url, RequestOptions o = {}) {
+    return request("PATCH", std::move(url), std::move(o));
+  }
+  Task<ClientResponse> del(std::string url, RequestOptions o = {}) {
+    return request("DELETE", std::move(url), std::move(o));
+  }
+  Task<ClientResponse> head(std::string url, RequestOptions o = {}) {
+    return request("HEAD", std::move(url), std::move(o));
+  }
+
+  // Closes every pooled connection; requests after this fail.
+  Task<> close();
+
+  std::size_t idle_connections() const noexcept;    // pooled, waiting for reuse
+  std::size_t connections_opened() const noexcept;  // ever, by this session
+
+ private:
+  SessionOptions options_;
+  std::shared_ptr<detail::Pool> pool_;
+};
+
+}  // namespace eddy::http

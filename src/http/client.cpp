@@ -1,0 +1,426 @@
+// http::Session: the connection pool, one exchange per request, and response bodies (see
+// eddy/http/client.hpp for the rules).
+#include "eddy/http/client.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <vector>
+
+#include "eddy/cancel.hpp"
+#include "eddy/net/tcp.hpp"
+#include "eddy/sync/semaphore.hpp"
+#include "eddy/time.hpp"
+
+namespace eddy::http {
+
+namespace detail {
+
+struct Pool {
+  explicit Pool(const ConnectorOptions& o) : opts(o) {
+    if (o.limit) total = std::make_unique<Semaphore>(o.limit);
+  }
+  ConnectorOptions opts;
+  std::unique_ptr<Semaphore> total;
+  std::unordered_map<std::string, std::unique_ptr<Semaphore>> per_host;
+  struct Idle {
+    net::Stream stream;
+    TimePoint since;
+  };
+  std::unordered_map<std::string, std::vector<Idle>> idle;
+  std::size_t opened = 0;
+  bool closed = false;
+
+  Semaphore* host_limit(const std::string& key) {
+    if (!opts.limit_per_host) return nullptr;
+    auto& s = per_host[key];
+    if (!s) s = std::make_unique<Semaphore>(opts.limit_per_host);
+    return s.get();
+  }
+  // The most recently used idle connection that is still fresh, if any.
+  std::optional<net::Stream> take_idle(const std::string& key) {
+    auto it = idle.find(key);
+    if (it == idle.end()) return std::nullopt;
+    auto& v = it->second;
+    TimePoint oldest_ok = now() - opts.keepalive_timeout;
+    while (!v.empty()) {
+      Idle c = std::move(v.back());
+      v.pop_back();
+      // A connection with bytes or EOF waiting was closed or misused by the server.
+      if (c.since >= oldest_ok && c.stream.buffered().empty() && !c.stream.at_eof())
+        return std::move(c.stream);
+      c.stream.abort();
+    }
+    return std::nullopt;
+  }
+  std::size_t idle_count() const {
+    std::size_t n = 0;
+    for (auto& [k, v] : idle) n += v.size();
+    return n;
+  }
+};
+
+// One request's connection and response, from the head onwards.
+struct Exchange {
+  std::shared_ptr<Pool> pool;
+  std::string key;
+  net::Stream stream;
+  Semaphore::Permit total_permit, host_permit;
+  std::string method;
+  Url url;
+  std::string url_text;
+  ResponseHead head;
+  BodyDecoder body;
+  TimePoint deadline = TimePoint::max();  // `total`
+  std::chrono::milliseconds sock_read{0};
+  std::chrono::milliseconds total_limit{0};
+  std::uint64_t max_body = 0;
+  std::size_t pending = 0;  // body bytes handed out, consumed on the next read
+  bool eof = false;
+  bool failed = false;
+  std::string excerpt;  // the body's start, for ClientResponseError
+
+  ~Exchange() { finish(); }
+
+  void finish() noexcept {
+    if (!stream) return;
+    if (pending) {
+      stream.consume(pending);
+      pending = 0;
+    }
+    bool reusable = !failed && body.done() && head.keep_alive && !pool->opts.force_close &&
+                    !pool->closed && stream.buffered().empty() && !eof;
+    if (reusable) {
+      pool->idle[key].push_back({std::move(stream), now()});
+    } else {
+      stream.abort();
+    }
+    stream = net::Stream();
+    host_permit.release();
+    total_permit.release();
+  }
+};
+
+namespace {
+
+[[noreturn]] void timed_out(const char* which, std::chrono::milliseconds limit,
+                            const std::string& method, const std::string& url) {
+  throw TimeoutError(fmt::format("{} timeout ({} ms) on {} {}", which, limit.count(), method, url));
+}
+
+// Waits for more response bytes within `sock_read` and the total deadline.
+Task<bool> fill(Exchange& x) {
+  TimePoint d = x.deadline;
+  bool by_read = false;
+  if (x.sock_read.count() > 0) {
+    TimePoint r = eddy::detail::deadline_after(x.sock_read);
+    if (r < d) {
+      d = r;
+      by_read = true;
+    }
+  }
+  if (d == TimePoint::max()) co_return co_await x.stream.fill();
+  std::optional<bool> got = co_await move_on_at(d, x.stream.fill());
+  if (!got) {
+    x.failed = true;
+    if (by_read) timed_out("sock_read", x.sock_read, x.method, x.url_text);
+    timed_out("total", x.total_limit, x.method, x.url_text);
+  }
+  co_return *got;
+}
+
+bool idempotent(std::string_view m) {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
+}
+
+}  // namespace
+}  // namespace detail
+
+// --- bodies
+
+Body json_body(const nlohmann::json& value) {
+  return {value.dump(), "application/json"};
+}
+Body form_body(const QueryParams& fields) {
+  return {fields.str(), "application/x-www-form-urlencoded"};
+}
+Body text_body(std::string text) {
+  return {std::move(text), "text/plain; charset=utf-8"};
+}
+
+ClientResponseError::ClientResponseError(int status, std::string url, std::string excerpt)
+    : HttpError(
+          fmt::format("HTTP {} from {}{}{}", status, url, excerpt.empty() ? "" : ": ", excerpt)),
+      status_(status),
+      url_(std::move(url)),
+      excerpt_(std::move(excerpt)) {}
+
+// --- ClientResponse
+
+ClientResponse::ClientResponse() = default;
+ClientResponse::ClientResponse(std::unique_ptr<detail::Exchange> x) noexcept : x_(std::move(x)) {}
+ClientResponse::ClientResponse(ClientResponse&&) noexcept = default;
+ClientResponse& ClientResponse::operator=(ClientResponse&&) noexcept = default;
+ClientResponse::~ClientResponse() = default;
+
+int ClientResponse::status() const noexcept {
+  return x_ ? x_->head.status : 0;
+}
+std::string_view ClientResponse::reason() const noexcept {
+  return x_ ? x_->head.reason() : "";
+}
+const Headers& ClientResponse::headers() const noexcept {
+  static const Headers kNone;
+  return x_ ? x_->head.headers : kNone;
+}
+const Url& ClientResponse::url() const noexcept {
+  static const Url kNone;
+  return x_ ? x_->url : kNone;
+}
+
+void ClientResponse::raise_for_status() const {
+  if (x_ && x_->head.status >= 400)
+    throw ClientResponseError(x_->head.status, x_->url_text, x_->excerpt.substr(0, 200));
+}
+
+void ClientResponse::release() noexcept {
+  if (x_) x_->finish();
+}
+
+Task<std::string_view> ClientResponse::read_chunk() {
+  if (!x_ || !x_->stream) co_return std::string_view();
+  detail::Exchange& x = *x_;
+  if (x.pending) {
+    x.stream.consume(x.pending);
+    x.pending = 0;
+  }
+  while (!x.body.done()) {
+    BodyDecoder::Step step;
+    try {
+      step = x.body.next(x.stream.buffered(), x.eof);
+    } catch (...) {
+      x.failed = true;
+      throw;
+    }
+    if (step.consumed) {
+      if (!step.data.empty()) {
+        x.pending = step.consumed;
+        if (x.excerpt.size() < 200) x.excerpt.append(step.data.substr(0, 200 - x.excerpt.size()));
+        co_return step.data;
+      }
+      x.stream.consume(step.consumed);
+      continue;
+    }
+    if (x.body.done()) break;
+    if (!co_await detail::fill(x)) x.eof = true;
+  }
+  x.finish();  // the body is complete: the connection can serve the next request
+  co_return std::string_view();
+}
+
+Task<std::string> ClientResponse::read() {
+  std::string out;
+  if (!x_) co_return out;
+  std::uint64_t limit = x_->max_body;
+  for (;;) {
+    std::string_view piece = co_await read_chunk();
+    if (piece.empty()) break;
+    if (out.size() + piece.size() > limit) {
+      x_->failed = true;
+      throw ProtocolError(413, "response body larger than max_body from " + x_->url_text);
+    }
+    out.append(piece);
+  }
+  co_return out;
+}
+
+Task<nlohmann::json> ClientResponse::json() {
+  std::string text = co_await read();
+  nlohmann::json v = nlohmann::json::parse(text, nullptr, false);
+  if (v.is_discarded())
+    throw ProtocolError(400, "response body from " + x_->url_text + " is not JSON");
+  co_return v;
+}
+
+// --- Session
+
+Session::Session(SessionOptions options)
+    : options_(std::move(options)), pool_(std::make_shared<detail::Pool>(options_.connector)) {}
+
+Session::~Session() {
+  pool_->closed = true;
+  for (auto& [k, v] : pool_->idle)
+    for (auto& c : v) c.stream.abort();
+  pool_->idle.clear();
+}
+
+std::size_t Session::idle_connections() const noexcept {
+  return pool_->idle_count();
+}
+std::size_t Session::connections_opened() const noexcept {
+  return pool_->opened;
+}
+
+Task<> Session::close() {
+  pool_->closed = true;
+  std::vector<net::Stream> all;
+  for (auto& [k, v] : pool_->idle)
+    for (auto& c : v) all.push_back(std::move(c.stream));
+  pool_->idle.clear();
+  for (auto& s : all) co_await shield(s.close());
+}
+
+namespace {
+
+std::string serialize_request(const std::string& method, const Url& url, const Headers& defaults,
+                              const RequestOptions& o) {
+  std::string out;
+  out.reserve(256);
+  out += method;
+  out += ' ';
+  out += url.target();
+  out += " HTTP/1.1\r\nHost: ";
+  out += url.authority();
+  out += "\r\n";
+  auto skip = [&](std::string_view name) {
+    return iequals(name, "Host") || iequals(name, "Content-Length") ||
+           iequals(name, "Transfer-Encoding") || o.headers.contains(name);
+  };
+  for (auto [n, v] : defaults) {
+    if (skip(n)) continue;
+    out.append(n).append(": ").append(v).append("\r\n");
+  }
+  for (auto [n, v] : o.headers) {
+    if (iequals(n, "Host") || iequals(n, "Content-Length") || iequals(n, "Transfer-Encoding"))
+      continue;
+    out.append(n).append(": ").append(v).append("\r\n");
+  }
+  if (!defaults.contains("User-Agent") && !o.headers.contains("User-Agent"))
+    out += "User-Agent: eddy/0.1\r\n";
+  if (o.body) {
+    if (!o.headers.contains("Content-Type") && !defaults.contains("Content-Type"))
+      out.append("Content-Type: ").append(o.body->content_type).append("\r\n");
+    out.append("Content-Length: ").append(std::to_string(o.body->data.size())).append("\r\n");
+  } else if (method == "POST" || method == "PUT" || method == "PATCH") {
+    out += "Content-Length: 0\r\n";
+  }
+  out += "\r\n";
+  if (o.body) out += o.body->data;
+  return out;
+}
+
+// A connection for `x`: permits first (fair, FIFO), then an idle pooled connection or a new one.
+Task<> acquire_connection(detail::Exchange& x, detail::Pool& pool, const Url& url, ClientTimeout t,
+                          bool& reused) {
+  if (pool.total) x.total_permit = co_await pool.total->acquire();
+  if (Semaphore* h = pool.host_limit(x.key)) x.host_permit = co_await h->acquire();
+  if (auto idle = pool.take_idle(x.key)) {
+    x.stream = std::move(*idle);
+    reused = true;
+    co_return;
+  }
+  net::ConnectOptions co;
+  co.timeout = t.sock_connect;
+  auto port = static_cast<std::uint16_t>(url.effective_port());
+  if (url.scheme() == "https") {
+    net::TlsConnectOptions tls;
+    if (pool.opts.tls) tls.context = pool.opts.tls;
+    x.stream = co_await net::open_tls_connection(url.host(), port, std::move(tls), co);
+  } else {
+    x.stream = co_await net::open_connection(url.host(), port, co);
+  }
+  ++pool.opened;
+}
+
+}  // namespace
+
+Task<ClientResponse> Session::request(std::string method, std::string url_in, RequestOptions o) {
+  using namespace std::chrono_literals;
+  detail::Pool& pool = *pool_;
+  if (pool.closed) throw InvalidStateError("eddy::http::Session is closed");
+  Url url =
+      options_.base_url.empty() ? Url::parse(url_in) : Url::parse(options_.base_url).join(url_in);
+  if (!o.params.empty()) {
+    QueryParams q = url.query() ? QueryParams::parse(*url.query()) : QueryParams();
+    for (auto& [k, v] : o.params) q.add(k, v);
+    url = url.with_query(q);
+  }
+  if (url.scheme() != "http" && url.scheme() != "https")
+    throw UrlError("eddy::http::Session: not an http(s) URL: " + url.str());
+  if (url.host().empty()) throw UrlError("eddy::http::Session: no host in " + url.str());
+  ClientTimeout t = o.timeout.value_or(options_.timeout);
+  std::string url_text = url.str();
+  std::string key = url.scheme() + "://" + url.authority();
+  if (url.scheme() == "http" && !url.port()) key += ":80";
+  if (url.scheme() == "https" && !url.port()) key += ":443";
+  std::string wire = serialize_request(method, url, options_.headers, o);
+  TimePoint total_deadline =
+      t.total.count() > 0 ? eddy::detail::deadline_after(t.total) : TimePoint::max();
+
+  for (int attempt = 0;; ++attempt) {
+    auto x = std::make_unique<detail::Exchange>();
+    x->pool = pool_;
+    x->key = key;
+    x->method = method;
+    x->url = url;
+    x->url_text = url_text;
+    x->deadline = total_deadline;
+    x->sock_read = t.sock_read;
+    x->total_limit = t.total;
+    x->max_body = options_.max_body;
+
+    // 1. a connection: from the pool, or a new one (the `connect` timeout covers both)
+    TimePoint connect_deadline = total_deadline;
+    if (t.connect.count() > 0)
+      connect_deadline = std::min(connect_deadline, eddy::detail::deadline_after(t.connect));
+    bool reused = false;
+    bool got = co_await move_on_at(connect_deadline, acquire_connection(*x, pool, url, t, reused));
+    if (!got) {
+      if (connect_deadline == total_deadline) detail::timed_out("total", t.total, method, url_text);
+      detail::timed_out("connect", t.connect, method, url_text);
+    }
+
+    // 2. the request, then the response head
+    bool stale = false;  // a reused connection died before answering: retry on a fresh one
+    std::exception_ptr error;
+    try {
+      x->stream.write(wire);
+      co_await x->stream.drain();
+      HeadParser parser(options_.limits);
+      for (;;) {
+        std::size_t n = parser.parse_response(x->stream.buffered(), x->head, method);
+        if (n) {
+          x->stream.consume(n);
+          if (x->head.status >= 100 && x->head.status < 200 && x->head.status != 101) continue;
+          break;
+        }
+        if (!co_await detail::fill(*x)) {
+          if (reused && x->stream.buffered().empty()) stale = true;
+          throw ConnectionError(ECONNRESET, "the server closed the connection before answering " +
+                                                method + " " + url_text);
+        }
+      }
+    } catch (const ConnectionError&) {
+      x->failed = true;
+      if (reused && x->stream.buffered().empty()) stale = true;
+      error = std::current_exception();
+    } catch (...) {
+      x->failed = true;
+      throw;
+    }
+    if (error) {
+      if (stale && attempt == 0 && detail::idempotent(method)) continue;
+      std::rethrow_exception(error);
+    }
+    x->body = BodyDecoder(x->head.body, x->head.content_length, options_.limits);
+    bool no_body = x->head.body == BodyKind::none;
+    ClientResponse resp(std::move(x));
+    if (no_body) co_await resp.read_chunk();  // gives the connection back at once
+    if (resp.status() >= 400 && o.raise_for_status.value_or(options_.raise_for_status))
+      resp.raise_for_status();
+    co_return resp;
+  }
+}
+
+}  // namespace eddy::http
