@@ -274,7 +274,7 @@ Task<> Session::close() {
 namespace {
 
 std::string serialize_request(const std::string& method, const Url& url, const Headers& defaults,
-                              const RequestOptions& o) {
+                              const RequestOptions& o, const std::string& cookies) {
   std::string out;
   out.reserve(256);
   out += method;
@@ -298,6 +298,7 @@ std::string serialize_request(const std::string& method, const Url& url, const H
   }
   if (!defaults.contains("User-Agent") && !o.headers.contains("User-Agent"))
     out += "User-Agent: eddy/0.1\r\n";
+  if (!cookies.empty()) out.append("Cookie: ").append(cookies).append("\r\n");
   if (o.body) {
     if (!o.headers.contains("Content-Type") && !defaults.contains("Content-Type"))
       out.append("Content-Type: ").append(o.body->content_type).append("\r\n");
@@ -335,17 +336,61 @@ Task<> acquire_connection(detail::Exchange& x, detail::Pool& pool, const Url& ur
 
 }  // namespace
 
+namespace {
+bool is_redirect(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+std::string origin(const Url& u) {
+  return u.scheme() + "://" + u.authority();
+}
+}  // namespace
+
 Task<ClientResponse> Session::request(std::string method, std::string url_in, RequestOptions o) {
-  using namespace std::chrono_literals;
-  detail::Pool& pool = *pool_;
-  if (pool.closed) throw InvalidStateError("eddy::http::Session is closed");
+  if (pool_->closed) throw InvalidStateError("eddy::http::Session is closed");
   Url url =
       options_.base_url.empty() ? Url::parse(url_in) : Url::parse(options_.base_url).join(url_in);
   if (!o.params.empty()) {
     QueryParams q = url.query() ? QueryParams::parse(*url.query()) : QueryParams();
     for (auto& [k, v] : o.params) q.add(k, v);
     url = url.with_query(q);
+    o.params = QueryParams();
   }
+  const std::string first_origin = origin(url);
+  bool follow = o.allow_redirects.value_or(true);
+  bool raise = o.raise_for_status.value_or(options_.raise_for_status);
+  o.raise_for_status = false;  // decided here, after the redirects
+  for (int hops = 0;; ++hops) {
+    ClientResponse resp = co_await send(method, url, o);
+    int st = resp.status();
+    auto location = resp.headers().get("Location");
+    if (!follow || !is_redirect(st) || !location) {
+      if (st >= 400 && raise) {
+        co_await resp.read();  // for the error's excerpt
+        resp.raise_for_status();
+      }
+      co_return resp;
+    }
+    if (hops >= options_.max_redirects)
+      throw TooManyRedirects(fmt::format("more than {} redirects from {} {}",
+                                         options_.max_redirects, method, url.str()));
+    Url next = url.join(*location);
+    if ((st == 303 && method != "HEAD") || ((st == 301 || st == 302) && method == "POST")) {
+      method = "GET";
+      o.body.reset();
+    }
+    if (origin(next) != first_origin) {  // credentials stay with their origin
+      o.headers.remove("Authorization");
+      o.headers.remove("Cookie");
+    }
+    co_await eddy::move_on_after(std::chrono::seconds(1), resp.read());  // reuse if small
+    url = std::move(next);
+  }
+}
+
+Task<ClientResponse> Session::send(const std::string& method, const Url& url,
+                                   const RequestOptions& o) {
+  detail::Pool& pool = *pool_;
+  if (pool.closed) throw InvalidStateError("eddy::http::Session is closed");
   if (url.scheme() != "http" && url.scheme() != "https")
     throw UrlError("eddy::http::Session: not an http(s) URL: " + url.str());
   if (url.host().empty()) throw UrlError("eddy::http::Session: no host in " + url.str());
@@ -354,7 +399,9 @@ Task<ClientResponse> Session::request(std::string method, std::string url_in, Re
   std::string key = url.scheme() + "://" + url.authority();
   if (url.scheme() == "http" && !url.port()) key += ":80";
   if (url.scheme() == "https" && !url.port()) key += ":443";
-  std::string wire = serialize_request(method, url, options_.headers, o);
+  std::string cookies =
+      options_.cookies ? jar_.header_for(url, std::chrono::system_clock::now()) : std::string();
+  std::string wire = serialize_request(method, url, options_.headers, o, cookies);
   TimePoint total_deadline =
       t.total.count() > 0 ? eddy::detail::deadline_after(t.total) : TimePoint::max();
 
@@ -414,11 +461,14 @@ Task<ClientResponse> Session::request(std::string method, std::string url_in, Re
       std::rethrow_exception(error);
     }
     x->body = BodyDecoder(x->head.body, x->head.content_length, options_.limits);
+    if (options_.cookies) {
+      auto now = std::chrono::system_clock::now();
+      for (std::string_view c : x->head.headers.get_all("Set-Cookie")) jar_.update(url, c, now);
+    }
     bool no_body = x->head.body == BodyKind::none;
     ClientResponse resp(std::move(x));
     if (no_body) co_await resp.read_chunk();  // gives the connection back at once
-    if (resp.status() >= 400 && o.raise_for_status.value_or(options_.raise_for_status))
-      resp.raise_for_status();
+    if (resp.status() >= 400 && o.raise_for_status.value_or(false)) resp.raise_for_status();
     co_return resp;
   }
 }

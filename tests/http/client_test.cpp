@@ -294,3 +294,106 @@ EDDY_TEST(HttpClient, CancelledRequestsLeaveNoDescriptor) {
   EXPECT_EQ(eddy_test::open_fd_count(), before);
   co_await srv.shutdown();
 }
+
+EDDY_TEST(HttpClient, RedirectsFollowTheMethodRules) {
+  http::App app;
+  app.route("*", "/to/{code}", [](http::Request& r) -> Task<http::Response> {
+    co_return http::Response::redirect("/seen", std::stoi(std::string(r.match("code"))));
+  });
+  app.any("/seen", [](http::Request& r) -> Task<http::Response> {
+    co_return http::Response::text(std::string(r.method()) + " " + co_await r.body() + " " +
+                                   std::string(r.header("Authorization").value_or("-")));
+  });
+  app.get("/loop", [](http::Request&) -> Task<http::Response> {
+    co_return http::Response::redirect("/loop", 302);
+  });
+  auto srv = co_await http::serve(app, local());
+  http::Session s(base(srv.port()));
+  struct Case {
+    std::string method;
+    int code;
+    std::string want;
+  };
+  for (const Case& c : std::vector<Case>{{"POST", 301, "GET  x"},
+                                         {"POST", 302, "GET  x"},
+                                         {"PUT", 303, "GET  x"},
+                                         {"PUT", 302, "PUT body x"},
+                                         {"POST", 307, "POST body x"},
+                                         {"POST", 308, "POST body x"}}) {
+    http::RequestOptions o;
+    o.body = http::text_body("body");
+    o.headers.add("Authorization", "x");  // same origin: it follows
+    auto r = co_await s.request(c.method, "/to/" + std::to_string(c.code), std::move(o));
+    EXPECT_EQ(co_await r.text(), c.want) << c.method << " " << c.code;
+    EXPECT_EQ(r.url().path(), "/seen");
+  }
+  http::RequestOptions no_follow;
+  no_follow.allow_redirects = false;
+  auto r = co_await s.get("/to/302", std::move(no_follow));
+  EXPECT_EQ(r.status(), 302);
+  EXPECT_EQ(r.headers().get_or("Location", ""), "/seen");
+
+  bool too_many = false;
+  try {
+    co_await s.get("/loop");
+  } catch (const http::TooManyRedirects&) {
+    too_many = true;
+  }
+  EXPECT_TRUE(too_many);
+  co_await s.close();
+  co_await srv.shutdown();
+}
+
+EDDY_TEST(HttpClient, CookiesAreKeptAndSentBack) {
+  http::App app;
+  app.get("/login", [](http::Request&) -> Task<http::Response> {
+    http::Response r = http::Response::text("in");
+    r.headers.add("Set-Cookie", "sid=abc; Path=/; HttpOnly");
+    r.headers.add("Set-Cookie", "pref=dark; Path=/settings");
+    co_return r;
+  });
+  app.get("/{page:.*}", [](http::Request& r) -> Task<http::Response> {
+    co_return http::Response::text(std::string(r.header("Cookie").value_or("-")));
+  });
+  auto srv = co_await http::serve(app, local());
+  http::Session s(base(srv.port()));
+  co_await (co_await s.get("/login")).text();
+  EXPECT_EQ(co_await (co_await s.get("/home")).text(), "sid=abc");
+  EXPECT_EQ(co_await (co_await s.get("/settings/x")).text(), "pref=dark; sid=abc")
+      << "longer paths first";
+  EXPECT_EQ(s.cookie_jar().size(), 2u);
+
+  http::SessionOptions off = base(srv.port());
+  off.cookies = false;
+  http::Session plain(off);
+  co_await (co_await plain.get("/login")).text();
+  EXPECT_EQ(co_await (co_await plain.get("/home")).text(), "-");
+  co_await s.close();
+  co_await plain.close();
+  co_await srv.shutdown();
+}
+
+EDDY_TEST(HttpClient, CredentialsStayWithTheirOrigin) {
+  std::uint16_t other_port = 0;
+  http::App app;
+  app.get("/away", [&other_port](http::Request&) -> Task<http::Response> {
+    co_return http::Response::redirect("http://127.0.0.1:" + std::to_string(other_port) + "/who",
+                                       302);
+  });
+  app.get("/who", [](http::Request& r) -> Task<http::Response> {
+    co_return http::Response::text(std::string(r.header("Authorization").value_or("-")) + " " +
+                                   std::string(r.header("X-Other").value_or("-")));
+  });
+  auto a = co_await http::serve(app, local());
+  auto b = co_await http::serve(app, local());
+  other_port = b.port();
+  http::Session s(base(a.port()));
+  http::RequestOptions o;
+  o.headers.add("Authorization", "Bearer secret");
+  o.headers.add("X-Other", "kept");
+  EXPECT_EQ(co_await (co_await s.get("/away", std::move(o))).text(), "- kept")
+      << "Authorization is not sent to another origin";
+  co_await s.close();
+  co_await a.shutdown();
+  co_await b.shutdown();
+}

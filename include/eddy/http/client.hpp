@@ -40,6 +40,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "eddy/http/cookies.hpp"
 #include "eddy/http/error.hpp"
 #include "eddy/http/headers.hpp"
 #include "eddy/http/parser.hpp"
@@ -70,6 +71,11 @@ struct SessionOptions {
   ClientTimeout timeout{};
   ConnectorOptions connector{};
   bool raise_for_status = false;  // every response with status >= 400 throws
+  // Redirects are followed up to this many (TooManyRedirects beyond); 301/302 turn a POST
+  // into a GET and 303 anything but HEAD, dropping the body; 307/308 resend as they were.
+  // Authorization and Cookie headers the caller set are not sent to another origin.
+  int max_redirects = 10;
+  bool cookies = true;  // keep a cookie jar (RFC 6265): store Set-Cookie, send Cookie
   ParseLimits limits{};
   std::uint64_t max_body = 1ull << 30;  // read()/text()/json() refuse more (ProtocolError 413)
 };
@@ -93,6 +99,7 @@ struct RequestOptions {
   std::optional<Body> body{};
   std::optional<ClientTimeout> timeout{};
   std::optional<bool> raise_for_status{};
+  std::optional<bool> allow_redirects{};  // default: follow
 };
 
 // A response with status >= 400 when raise_for_status asked for it.
@@ -106,6 +113,11 @@ class ClientResponseError : public HttpError {
  private:
   int status_;
   std::string url_, excerpt_;
+};
+
+class TooManyRedirects : public HttpError {
+ public:
+  using HttpError::HttpError;
 };
 
 namespace detail {
@@ -174,10 +186,14 @@ class Session {
 
   std::size_t idle_connections() const noexcept;    // pooled, waiting for reuse
   std::size_t connections_opened() const noexcept;  // ever, by this session
+  CookieJar& cookie_jar() noexcept { return jar_; }
 
  private:
+  Task<ClientResponse> send(const std::string& method, const Url& url, const RequestOptions& o);
+
   SessionOptions options_;
   std::shared_ptr<detail::Pool> pool_;
+  CookieJar jar_;
 };
 
 }  // namespace eddy::http
