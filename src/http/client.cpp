@@ -12,6 +12,7 @@
 #include "eddy/net/tcp.hpp"
 #include "eddy/sync/semaphore.hpp"
 #include "eddy/time.hpp"
+#include "gzip.hpp"
 
 namespace eddy::http {
 
@@ -79,7 +80,8 @@ struct Exchange {
   std::size_t pending = 0;  // body bytes handed out, consumed on the next read
   bool eof = false;
   bool failed = false;
-  std::string excerpt;  // the body's start, for ClientResponseError
+  std::string excerpt;                 // the body's start, for ClientResponseError
+  std::unique_ptr<Inflater> inflater;  // Content-Encoding gzip or deflate
 
   ~Exchange() { finish(); }
 
@@ -195,7 +197,25 @@ Task<std::string_view> ClientResponse::read_chunk() {
     x.stream.consume(x.pending);
     x.pending = 0;
   }
-  while (!x.body.done()) {
+  for (;;) {
+    if (x.inflater) {
+      std::string_view out;
+      std::string corrupt;
+      try {
+        out = x.inflater->pull(256 * 1024);
+      } catch (const std::runtime_error& e) {
+        corrupt = e.what();
+      }
+      if (!corrupt.empty()) {
+        x.failed = true;
+        throw ProtocolError(400, corrupt + " from " + x.url_text);
+      }
+      if (!out.empty()) {
+        if (x.excerpt.size() < 200) x.excerpt.append(out.substr(0, 200 - x.excerpt.size()));
+        co_return out;
+      }
+    }
+    if (x.body.done()) break;
     BodyDecoder::Step step;
     try {
       step = x.body.next(x.stream.buffered(), x.eof);
@@ -204,16 +224,21 @@ Task<std::string_view> ClientResponse::read_chunk() {
       throw;
     }
     if (step.consumed) {
-      if (!step.data.empty()) {
+      if (!step.data.empty() && !x.inflater) {
         x.pending = step.consumed;
         if (x.excerpt.size() < 200) x.excerpt.append(step.data.substr(0, 200 - x.excerpt.size()));
         co_return step.data;
       }
+      if (x.inflater) x.inflater->feed(step.data);
       x.stream.consume(step.consumed);
       continue;
     }
-    if (x.body.done()) break;
+    if (x.body.done()) continue;
     if (!co_await detail::fill(x)) x.eof = true;
+  }
+  if (x.inflater && !x.inflater->finished() && x.body.received() > 0) {
+    x.failed = true;
+    throw ProtocolError(400, "truncated compressed body from " + x.url_text);
   }
   x.finish();  // the body is complete: the connection can serve the next request
   co_return std::string_view();
@@ -299,6 +324,8 @@ std::string serialize_request(const std::string& method, const Url& url, const H
   if (!defaults.contains("User-Agent") && !o.headers.contains("User-Agent"))
     out += "User-Agent: eddy/0.1\r\n";
   if (!cookies.empty()) out.append("Cookie: ").append(cookies).append("\r\n");
+  if (!defaults.contains("Accept-Encoding") && !o.headers.contains("Accept-Encoding"))
+    out += "Accept-Encoding: gzip, deflate\r\n";
   if (o.body) {
     if (!o.headers.contains("Content-Type") && !defaults.contains("Content-Type"))
       out.append("Content-Type: ").append(o.body->content_type).append("\r\n");
@@ -465,6 +492,11 @@ Task<ClientResponse> Session::send(const std::string& method, const Url& url,
       auto now = std::chrono::system_clock::now();
       for (std::string_view c : x->head.headers.get_all("Set-Cookie")) jar_.update(url, c, now);
     }
+    std::string_view encoding = x->head.headers.get_or("Content-Encoding", "");
+    if (method != "HEAD" && (iequals(encoding, "gzip") || iequals(encoding, "x-gzip")))
+      x->inflater = std::make_unique<detail::Inflater>(false);
+    else if (method != "HEAD" && iequals(encoding, "deflate"))
+      x->inflater = std::make_unique<detail::Inflater>(true);
     bool no_body = x->head.body == BodyKind::none;
     ClientResponse resp(std::move(x));
     if (no_body) co_await resp.read_chunk();  // gives the connection back at once

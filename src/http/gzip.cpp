@@ -56,6 +56,58 @@ std::string gzip(std::string_view data, int level) {
   return out;
 }
 
+struct Inflater::State {
+  z_stream z{};
+  bool live = false;
+};
+
+Inflater::Inflater(bool deflate) : z_(std::make_unique<State>()), deflate_(deflate) {
+  init(15 + 32);  // zlib or gzip, told apart by the header
+}
+
+Inflater::~Inflater() {
+  if (z_->live) inflateEnd(&z_->z);
+}
+
+void Inflater::init(int window_bits) {
+  if (z_->live) inflateEnd(&z_->z);
+  z_->z = z_stream{};
+  if (inflateInit2(&z_->z, window_bits) != Z_OK) throw std::runtime_error("inflateInit2 failed");
+  z_->live = true;
+}
+
+void Inflater::feed(std::string_view compressed) {
+  in_.append(compressed);
+}
+
+std::string_view Inflater::pull(std::size_t max) {
+  out_.clear();
+  if (finished_ || in_.empty()) return {};
+  z_stream& z = z_->z;
+  out_.resize(max);
+  z.next_in = reinterpret_cast<Bytef*>(in_.data());
+  z.avail_in = static_cast<uInt>(in_.size());
+  z.next_out = reinterpret_cast<Bytef*>(out_.data());
+  z.avail_out = static_cast<uInt>(out_.size());
+  int rc = inflate(&z, Z_NO_FLUSH);
+  if (rc == Z_DATA_ERROR && deflate_ && !started_) {  // raw deflate after all
+    init(-15);
+    z.next_in = reinterpret_cast<Bytef*>(in_.data());
+    z.avail_in = static_cast<uInt>(in_.size());
+    z.next_out = reinterpret_cast<Bytef*>(out_.data());
+    z.avail_out = static_cast<uInt>(out_.size());
+    rc = inflate(&z, Z_NO_FLUSH);
+  }
+  if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
+    throw std::runtime_error(std::string("corrupt compressed body: ") +
+                             (z.msg ? z.msg : "inflate"));
+  started_ = true;
+  in_.erase(0, in_.size() - z.avail_in);
+  out_.resize(out_.size() - z.avail_out);
+  if (rc == Z_STREAM_END) finished_ = true;
+  return out_;
+}
+
 bool accepts_gzip(std::string_view v) noexcept {
   std::size_t i = 0;
   while (i < v.size()) {

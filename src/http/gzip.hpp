@@ -33,4 +33,32 @@ class GzipStream {
 
 std::string gzip(std::string_view data, int level = 6);
 
+// Decompresses a gzip or deflate body as it arrives, in bounded pieces, so a small
+// compressed body cannot make one read return gigabytes.
+class Inflater {
+ public:
+  // `deflate`: the Content-Encoding was "deflate", which servers send both zlib-wrapped (as
+  // RFC 9110 says) and raw; the first bytes decide.
+  explicit Inflater(bool deflate);
+  ~Inflater();
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+
+  void feed(std::string_view compressed);
+  // Up to `max` decompressed bytes (valid until the next call); empty when it needs more
+  // input or the stream has ended. Throws std::runtime_error on corrupt data.
+  std::string_view pull(std::size_t max);
+  bool finished() const noexcept { return finished_; }
+
+ private:
+  void init(int window_bits);
+  struct State;
+  std::unique_ptr<State> z_;
+  std::string in_;   // fed and not yet consumed
+  std::string out_;  // the last piece returned
+  bool deflate_;
+  bool started_ = false;
+  bool finished_ = false;
+};
+
 }  // namespace eddy::http::detail

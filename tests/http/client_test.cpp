@@ -9,6 +9,8 @@
 //    is an error for a POST;
 //  - raise_for_status throws ClientResponseError with the status, URL and body start;
 //  - a cancelled request leaves no descriptor behind.
+#include <zlib.h>
+
 #include <string>
 #include <vector>
 
@@ -396,4 +398,59 @@ EDDY_TEST(HttpClient, CredentialsStayWithTheirOrigin) {
   co_await s.close();
   co_await a.shutdown();
   co_await b.shutdown();
+}
+
+namespace {
+// `data` deflated: zlib-wrapped (window_bits 15) or raw (-15), as servers send "deflate".
+std::string deflate(std::string_view data, int window_bits) {
+  z_stream z{};
+  deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, data.size()) + 16, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(out.size() - z.avail_out);
+  deflateEnd(&z);
+  return out;
+}
+}  // namespace
+
+EDDY_TEST(HttpClient, CompressedBodiesAreDecoded) {
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "row " + std::to_string(i) + "\n";
+  http::App app;
+  app.use(http::middleware::compression());
+  app.get("/gz", [&text](http::Request&) -> Task<http::Response> {
+    co_return http::Response::text(text);
+  });
+  app.get("/deflate/{bits}", [&text](http::Request& r) -> Task<http::Response> {
+    http::Response resp =
+        http::Response::bytes(deflate(text, std::stoi(std::string(r.match("bits")))), "text/plain");
+    resp.headers.add("Content-Encoding", "deflate");
+    co_return resp;
+  });
+  app.get("/corrupt", [](http::Request&) -> Task<http::Response> {
+    http::Response resp = http::Response::bytes("\x1f\x8b\x08\x00garbage garbage", "text/plain");
+    resp.headers.add("Content-Encoding", "gzip");
+    co_return resp;
+  });
+  auto srv = co_await http::serve(app, local());
+  http::Session s(base(srv.port()));
+  auto r = co_await s.get("/gz");
+  EXPECT_EQ(r.headers().get_or("Content-Encoding", ""), "gzip") << "the client asked for it";
+  EXPECT_TRUE(co_await r.text() == text);
+  EXPECT_TRUE(co_await (co_await s.get("/deflate/15")).text() == text) << "zlib-wrapped deflate";
+  EXPECT_TRUE(co_await (co_await s.get("/deflate/-15")).text() == text) << "raw deflate";
+  bool corrupt = false;
+  try {
+    co_await (co_await s.get("/corrupt")).text();
+  } catch (const http::ProtocolError&) {
+    corrupt = true;
+  }
+  EXPECT_TRUE(corrupt);
+  EXPECT_EQ(co_await (co_await s.get("/gz")).text(), text) << "the session is fine afterwards";
+  co_await s.close();
+  co_await srv.shutdown();
 }
