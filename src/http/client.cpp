@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "eddy/cancel.hpp"
+#include "eddy/http/date.hpp"
 #include "eddy/net/tcp.hpp"
+#include "eddy/retry.hpp"
 #include "eddy/sync/semaphore.hpp"
 #include "eddy/time.hpp"
 #include "gzip.hpp"
@@ -387,7 +389,7 @@ Task<ClientResponse> Session::request(std::string method, std::string url_in, Re
   bool raise = o.raise_for_status.value_or(options_.raise_for_status);
   o.raise_for_status = false;  // decided here, after the redirects
   for (int hops = 0;; ++hops) {
-    ClientResponse resp = co_await send(method, url, o);
+    ClientResponse resp = co_await send_retrying(method, url, o);
     int st = resp.status();
     auto location = resp.headers().get("Location");
     if (!follow || !is_redirect(st) || !location) {
@@ -411,6 +413,52 @@ Task<ClientResponse> Session::request(std::string method, std::string url_in, Re
     }
     co_await eddy::move_on_after(std::chrono::seconds(1), resp.read());  // reuse if small
     url = std::move(next);
+  }
+}
+
+namespace {
+// What the answer's Retry-After asks for (seconds or an HTTP date), if anything.
+std::optional<std::chrono::milliseconds> retry_after(const ClientResponse& r) {
+  auto v = r.headers().get("Retry-After");
+  if (!v || v->empty()) return std::nullopt;
+  if (v->find_first_not_of("0123456789") == std::string_view::npos && v->size() < 10)
+    return std::chrono::seconds(std::stoll(std::string(*v)));
+  if (auto when = parse_http_date(*v)) {
+    auto d = *when - std::chrono::system_clock::now();
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(d));
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+Task<ClientResponse> Session::send_retrying(const std::string& method, const Url& url,
+                                            const RequestOptions& o) {
+  const RetryOptions& p = o.retry ? *o.retry : options_.retry;
+  bool allowed = !p.idempotent_only || detail::idempotent(method);
+  RetryPolicy backoff;
+  backoff.base_delay = p.base_delay;
+  backoff.multiplier = p.multiplier;
+  backoff.max_delay = p.max_delay;
+  backoff.jitter = p.jitter;
+  for (int attempt = 0;; ++attempt) {
+    bool last = !allowed || attempt + 1 >= p.attempts;
+    std::optional<ClientResponse> resp;
+    try {
+      resp.emplace(co_await send(method, url, o));
+    } catch (const ConnectionError&) {
+      if (last || !p.connection_errors) throw;  // else: back off and try again
+    }
+    Duration delay = eddy::detail::backoff_delay(backoff, attempt);
+    if (resp) {
+      int st = resp->status();
+      if (last || std::find(p.statuses.begin(), p.statuses.end(), st) == p.statuses.end())
+        co_return std::move(*resp);
+      if (p.honour_retry_after)
+        if (auto ra = retry_after(*resp)) delay = std::min<Duration>(*ra, p.max_delay);
+      co_await eddy::move_on_after(std::chrono::seconds(1), resp->read());  // reuse if small
+    }
+    co_await eddy::sleep(delay);
   }
 }
 

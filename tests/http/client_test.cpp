@@ -454,3 +454,68 @@ EDDY_TEST(HttpClient, CompressedBodiesAreDecoded) {
   co_await s.close();
   co_await srv.shutdown();
 }
+
+EDDY_TEST(HttpClient, RetriesBackOffAndHonourRetryAfter) {
+  int flaky_calls = 0, busy_calls = 0, post_calls = 0;
+  http::App app;
+  app.get("/flaky", [&flaky_calls](http::Request&) -> Task<http::Response> {
+    if (++flaky_calls < 3) throw http::HttpException(503);
+    co_return http::Response::text("finally");
+  });
+  app.get("/busy", [&busy_calls](http::Request&) -> Task<http::Response> {
+    if (++busy_calls == 1) throw http::HttpException(429, "slow down", {{"Retry-After", "2"}});
+    co_return http::Response::text("ok");
+  });
+  app.post("/flaky", [&post_calls](http::Request&) -> Task<http::Response> {
+    ++post_calls;
+    throw http::HttpException(503);
+    co_return http::Response();
+  });
+  auto srv = co_await http::serve(app, local());
+  http::SessionOptions so = base(srv.port());
+  so.retry.attempts = 4;
+  http::Session s(so);
+
+  auto start = eddy::now();
+  auto r = co_await s.get("/flaky");
+  EXPECT_EQ(co_await r.text(), "finally");
+  EXPECT_EQ(flaky_calls, 3);
+  EXPECT_EQ(eddy::now() - start, 300ms) << "backoff 100 ms, then 200 ms";
+
+  start = eddy::now();
+  EXPECT_EQ(co_await (co_await s.get("/busy")).text(), "ok");
+  EXPECT_EQ(eddy::now() - start, 2s) << "Retry-After, not the backoff";
+
+  r = co_await s.post("/flaky");
+  EXPECT_EQ(r.status(), 503);
+  EXPECT_EQ(post_calls, 1) << "POST is not idempotent: not retried";
+
+  http::RequestOptions once;
+  once.retry = http::RetryOptions{};  // attempts = 1
+  flaky_calls = 0;
+  EXPECT_EQ((co_await s.get("/flaky", std::move(once))).status(), 503);
+  EXPECT_EQ(flaky_calls, 1);
+  co_await s.close();
+  co_await srv.shutdown();
+}
+
+// Connection errors are retried too: this server hangs up on its first two connections.
+EDDY_TEST(HttpClient, ConnectionErrorsAreRetried) {
+  int connections = 0;
+  auto srv = co_await eddy::net::serve(
+      [&connections](eddy::net::Stream& st) -> Task<> {
+        co_await st.read_until("\r\n\r\n");
+        if (++connections <= 2) co_return;  // closed without an answer
+        st.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      },
+      "127.0.0.1", 0);
+  http::SessionOptions so = base(srv.port());
+  so.retry.attempts = 3;
+  http::Session s(so);
+  auto start = eddy::now();
+  EXPECT_EQ(co_await (co_await s.get("/")).text(), "ok");
+  EXPECT_EQ(connections, 3);
+  EXPECT_EQ(eddy::now() - start, 300ms);
+  co_await s.close();
+  co_await srv.shutdown(1s);
+}

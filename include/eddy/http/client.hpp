@@ -37,6 +37,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -57,6 +58,23 @@ struct ClientTimeout {
   std::chrono::milliseconds sock_read{0};
 };
 
+// Retrying requests that failed in a way worth retrying: by default a ConnectionError or a
+// 429/502/503/504 answer, for idempotent methods only (GET, HEAD, OPTIONS, PUT, DELETE).
+// Attempt n (from 0) that fails waits base_delay * multiplier^n (at most max_delay, scaled by
+// a random factor in [1 - jitter, 1]) — or what the answer's Retry-After says (seconds or an
+// HTTP date), capped at max_delay. The last answer is returned (or its error rethrown).
+struct RetryOptions {
+  int attempts = 1;  // 1: no retries
+  std::chrono::milliseconds base_delay{100};
+  double multiplier = 2.0;
+  std::chrono::milliseconds max_delay{30'000};
+  double jitter = 0.0;
+  std::vector<int> statuses{429, 502, 503, 504};
+  bool connection_errors = true;
+  bool idempotent_only = true;
+  bool honour_retry_after = true;
+};
+
 struct ConnectorOptions {
   std::size_t limit = 100;         // connections in use at once, all hosts; 0: no limit
   std::size_t limit_per_host = 0;  // to one scheme://host:port; 0: no limit
@@ -75,6 +93,7 @@ struct SessionOptions {
   // into a GET and 303 anything but HEAD, dropping the body; 307/308 resend as they were.
   // Authorization and Cookie headers the caller set are not sent to another origin.
   int max_redirects = 10;
+  RetryOptions retry{};
   bool cookies = true;  // keep a cookie jar (RFC 6265): store Set-Cookie, send Cookie
   ParseLimits limits{};
   std::uint64_t max_body = 1ull << 30;  // read()/text()/json() refuse more (ProtocolError 413)
@@ -100,6 +119,7 @@ struct RequestOptions {
   std::optional<ClientTimeout> timeout{};
   std::optional<bool> raise_for_status{};
   std::optional<bool> allow_redirects{};  // default: follow
+  std::optional<RetryOptions> retry{};    // default: the session's
 };
 
 // A response with status >= 400 when raise_for_status asked for it.
@@ -190,6 +210,8 @@ class Session {
 
  private:
   Task<ClientResponse> send(const std::string& method, const Url& url, const RequestOptions& o);
+  Task<ClientResponse> send_retrying(const std::string& method, const Url& url,
+                                     const RequestOptions& o);
 
   SessionOptions options_;
   std::shared_ptr<detail::Pool> pool_;
