@@ -35,6 +35,13 @@ struct Pool {
   std::size_t opened = 0;
   bool closed = false;
 
+  // Per-host rate limits: GCRA's theoretical arrival time, and the in-flight semaphore.
+  struct Rate {
+    TimePoint tat{};
+    std::unique_ptr<Semaphore> concurrent;
+  };
+  std::unordered_map<std::string, Rate> rates;
+
   Semaphore* host_limit(const std::string& key) {
     if (!opts.limit_per_host) return nullptr;
     auto& s = per_host[key];
@@ -69,7 +76,7 @@ struct Exchange {
   std::shared_ptr<Pool> pool;
   std::string key;
   net::Stream stream;
-  Semaphore::Permit total_permit, host_permit;
+  Semaphore::Permit total_permit, host_permit, rate_permit;
   std::string method;
   Url url;
   std::string url_text;
@@ -103,6 +110,7 @@ struct Exchange {
     stream = net::Stream();
     host_permit.release();
     total_permit.release();
+    rate_permit.release();
   }
 };
 
@@ -340,6 +348,25 @@ std::string serialize_request(const std::string& method, const Url& url, const H
   return out;
 }
 
+// Waits for the host's rate limit: a slot among `requests` per `per` (GCRA: a burst of
+// `requests`, then one every per/requests), then a place among `concurrent`.
+Task<> respect_rate_limit(detail::Pool& pool, const std::string& key, detail::Exchange& x,
+                          const RateLimit& limit) {
+  detail::Pool::Rate& r = pool.rates[key];
+  if (limit.requests) {
+    Duration interval = std::chrono::duration_cast<Duration>(limit.per) / limit.requests;
+    Duration tolerance = std::chrono::duration_cast<Duration>(limit.per) - interval;
+    TimePoint t = now();
+    TimePoint start = std::max(t, r.tat - tolerance);
+    r.tat = std::max(r.tat, t) + interval;  // reserved now: callers are served in order
+    if (start > t) co_await sleep_until(start);
+  }
+  if (limit.concurrent) {
+    if (!r.concurrent) r.concurrent = std::make_unique<Semaphore>(limit.concurrent);
+    x.rate_permit = co_await r.concurrent->acquire();
+  }
+}
+
 // A connection for `x`: permits first (fair, FIFO), then an idle pooled connection or a new one.
 Task<> acquire_connection(detail::Exchange& x, detail::Pool& pool, const Url& url, ClientTimeout t,
                           bool& reused) {
@@ -491,6 +518,13 @@ Task<ClientResponse> Session::send(const std::string& method, const Url& url,
     x->sock_read = t.sock_read;
     x->total_limit = t.total;
     x->max_body = options_.max_body;
+
+    // 0. the host's rate limit (waiting here counts toward `total` only)
+    if (options_.rate_limit.requests || options_.rate_limit.concurrent) {
+      bool in_time = co_await move_on_at(total_deadline,
+                                         respect_rate_limit(pool, key, *x, options_.rate_limit));
+      if (!in_time) detail::timed_out("total", t.total, method, url_text);
+    }
 
     // 1. a connection: from the pool, or a new one (the `connect` timeout covers both)
     TimePoint connect_deadline = total_deadline;

@@ -519,3 +519,36 @@ EDDY_TEST(HttpClient, ConnectionErrorsAreRetried) {
   co_await s.close();
   co_await srv.shutdown(1s);
 }
+
+EDDY_TEST(HttpClient, PerHostRateLimits) {
+  Fixture f;
+  auto srv = co_await http::serve(f.app, local());
+  auto burst = [](http::Session& s, int n, std::string path) -> Task<> {
+    std::vector<Task<std::string>> calls;
+    for (int i = 0; i < n; ++i) {
+      calls.push_back([](http::Session& s, std::string p) -> Task<std::string> {
+        co_return co_await (co_await s.get(p)).text();
+      }(s, path));
+    }
+    co_await eddy::gather(std::move(calls));
+  };
+
+  http::SessionOptions so = base(srv.port());
+  so.rate_limit.requests = 5;
+  so.rate_limit.per = 1s;
+  http::Session rated(so);
+  auto start = eddy::now();
+  co_await burst(rated, 10, "/echo");
+  EXPECT_EQ(eddy::now() - start, 1s) << "5 at once, then one every 200 ms";
+
+  so = base(srv.port());
+  so.rate_limit.concurrent = 2;
+  http::Session narrow(so);
+  start = eddy::now();
+  co_await burst(narrow, 6, "/slow/100");
+  EXPECT_EQ(eddy::now() - start, 300ms) << "two at a time";
+  EXPECT_EQ(f.stats.peak, 2);
+  co_await rated.close();
+  co_await narrow.close();
+  co_await srv.shutdown();
+}

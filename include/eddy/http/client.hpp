@@ -75,6 +75,16 @@ struct RetryOptions {
   bool honour_retry_after = true;
 };
 
+// A per-host rate limit (what aiohttp users build by hand with semaphores and aiolimiter):
+// at most `requests` request starts per `per` (a burst of `requests` at once, then evenly
+// spaced; first come, first served), and at most `concurrent` requests in flight, each
+// counted until its response body has been read. Zero turns a part off.
+struct RateLimit {
+  std::size_t requests = 0;
+  std::chrono::milliseconds per{1000};
+  std::size_t concurrent = 0;
+};
+
 struct ConnectorOptions {
   std::size_t limit = 100;         // connections in use at once, all hosts; 0: no limit
   std::size_t limit_per_host = 0;  // to one scheme://host:port; 0: no limit
@@ -94,7 +104,8 @@ struct SessionOptions {
   // Authorization and Cookie headers the caller set are not sent to another origin.
   int max_redirects = 10;
   RetryOptions retry{};
-  bool cookies = true;  // keep a cookie jar (RFC 6265): store Set-Cookie, send Cookie
+  RateLimit rate_limit{};  // for every host (scheme://host:port) separately
+  bool cookies = true;     // keep a cookie jar (RFC 6265): store Set-Cookie, send Cookie
   ParseLimits limits{};
   std::uint64_t max_body = 1ull << 30;  // read()/text()/json() refuse more (ProtocolError 413)
 };
