@@ -1,0 +1,125 @@
+// http::Session against real servers on loopback: nginx closing kept-alive connections every
+// 5 requests (keepalive_requests 5, the server-side close the pool must survive), with gzip on;
+// and Python's aiohttp server.
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "eddy/eddy.hpp"
+#include "eddy/http.hpp"
+#include "eddy/testing/gtest.hpp"
+#include "support/helpers.hpp"
+#include "support/net_helpers.hpp"
+
+using namespace std::chrono_literals;
+namespace http = eddy::http;
+using eddy::Task;
+
+namespace {
+
+std::string nginx_conf(const std::string& dir, std::uint16_t port) {
+  std::string user = ::geteuid() == 0 ? "user root;\n" : "";
+  return user + "worker_processes 1;\ndaemon off;\npid " + dir + "/nginx.pid;\nlock_file " + dir +
+         "/nginx.lock;\nerror_log " + dir +
+         "/error.log warn;\nevents { worker_connections 1024; }\n"
+         "http {\n  access_log off;\n  client_body_temp_path " +
+         dir + "/cb;\n  proxy_temp_path " + dir + "/px;\n  fastcgi_temp_path " + dir +
+         "/fc;\n  uwsgi_temp_path " + dir + "/uw;\n  scgi_temp_path " + dir +
+         "/sc;\n  keepalive_requests 5;\n"
+         "  gzip on;\n  gzip_min_length 100;\n  gzip_types text/plain;\n"
+         "  server {\n    listen 127.0.0.1:" +
+         std::to_string(port) +
+         ";\n"
+         "    location = /hello { default_type text/plain; return 200 \"Hello, World!\"; }\n"
+         "    location /files/ { alias " +
+         dir + "/files/; }\n  }\n}\n";
+}
+
+}  // namespace
+
+EDDY_REAL_TEST(HttpClientPeers, NginxClosingEveryFiveRequestsLosesNothing) {
+  eddy_test::TempDir dir;
+  std::uint16_t port = eddy_test::free_port();
+  ::mkdir((dir / "files").c_str(), 0755);
+  std::string text;
+  for (int i = 0; i < 5000; ++i) text += "line " + std::to_string(i) + "\n";
+  co_await eddy::fs::write_file(dir / "files/big.txt", text);
+  co_await eddy::fs::write_file(dir / "nginx.conf", nginx_conf(dir.path(), port));
+  eddy_test::Process nginx("nginx -p " + dir.path() + " -e " + dir / "error.log" + " -c " +
+                           dir / "nginx.conf");
+  co_await eddy_test::connect_when_up(port);
+
+  http::SessionOptions so;
+  so.base_url = "http://127.0.0.1:" + std::to_string(port);
+  so.connector.limit = 8;
+  http::Session s(so);
+  int ok = 0;
+  for (int i = 0; i < 100; ++i) {
+    auto r = co_await s.get("/hello");
+    ok += r.status() == 200 && co_await r.text() == "Hello, World!";
+  }
+  EXPECT_EQ(ok, 100) << "sequential, every fifth connection closed by nginx";
+  EXPECT_EQ(s.connections_opened(), 20u);
+
+  std::vector<Task<bool>> calls;
+  for (int i = 0; i < 200; ++i) {
+    calls.push_back([](http::Session& s) -> Task<bool> {
+      auto r = co_await s.get("/hello");
+      co_return r.status() == 200 && co_await r.text() == "Hello, World!";
+    }(s));
+  }
+  auto results = co_await eddy::gather(std::move(calls));
+  EXPECT_EQ(std::count(results.begin(), results.end(), true), 200) << "200 at 8 connections";
+
+  auto r = co_await s.get("/files/big.txt");
+  EXPECT_EQ(r.headers().get_or("Content-Encoding", ""), "gzip");
+  EXPECT_TRUE(co_await r.text() == text) << "nginx's gzip, decoded";
+  EXPECT_EQ((co_await s.get("/files/missing")).status(), 404);
+  co_await s.close();
+}
+
+namespace {
+const char* kAiohttpServer = R"(
+import sys
+from aiohttp import web
+
+async def hello(request):
+    return web.json_response({"hello": request.query.get("name", "world")})
+
+async def echo(request):
+    return web.Response(body=await request.read(), content_type=request.content_type)
+
+async def redirect(request):
+    raise web.HTTPFound("/hello?name=redirected")
+
+app = web.Application()
+app.add_routes([web.get("/hello", hello), web.post("/echo", echo), web.get("/go", redirect)])
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+)";
+}  // namespace
+
+EDDY_REAL_TEST(HttpClientPeers, PythonAiohttpServer) {
+  eddy_test::TempDir dir;
+  std::uint16_t port = eddy_test::free_port();
+  eddy_test::Process py("/usr/bin/python3 " + eddy_test::write_script(dir, "s.py", kAiohttpServer) +
+                        " " + std::to_string(port));
+  co_await eddy_test::connect_when_up(port);
+  http::SessionOptions so;
+  so.base_url = "http://127.0.0.1:" + std::to_string(port);
+  http::Session s(so);
+  http::RequestOptions q;
+  q.params.add("name", "eddy");
+  nlohmann::json v = co_await (co_await s.get("/hello", std::move(q))).json();
+  EXPECT_EQ(v["hello"], "eddy");
+  http::RequestOptions body;
+  body.body = http::Body{std::string(300000, 'z'), "application/x-test"};
+  auto r = co_await s.post("/echo", std::move(body));
+  EXPECT_EQ(r.headers().get_or("Content-Type", ""), "application/x-test");
+  EXPECT_EQ((co_await r.read()).size(), 300000u);
+  v = co_await (co_await s.get("/go")).json();
+  EXPECT_EQ(v["hello"], "redirected");
+  EXPECT_EQ(s.connections_opened(), 1u) << "aiohttp keeps the connection alive throughout";
+  co_await s.close();
+}
