@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <openssl/evp.h>
+
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <vector>
@@ -410,6 +412,16 @@ Task<ClientResponse> Session::request(std::string method, std::string url_in, Re
     for (auto& [k, v] : o.params) q.add(k, v);
     url = url.with_query(q);
     o.params = QueryParams();
+  }
+  if (o.auth) {  // basic auth becomes an ordinary Authorization header
+    std::string plain = o.auth->first + ":" + o.auth->second;
+    std::string b64(4 * ((plain.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                            reinterpret_cast<const unsigned char*>(plain.data()),
+                            static_cast<int>(plain.size()));
+    b64.resize(static_cast<std::size_t>(n));
+    o.headers.set("Authorization", "Basic " + b64);
+    o.auth.reset();
   }
   const std::string first_origin = origin(url);
   bool follow = o.allow_redirects.value_or(true);

@@ -123,3 +123,58 @@ EDDY_REAL_TEST(HttpClientPeers, PythonAiohttpServer) {
   EXPECT_EQ(s.connections_opened(), 1u) << "aiohttp keeps the connection alive throughout";
   co_await s.close();
 }
+
+// HTTPS against nginx with a CA the test makes; basic auth checked by nginx itself.
+EDDY_REAL_TEST(HttpClientPeers, NginxOverTlsWithBasicAuth) {
+  eddy_test::TempDir dir;
+  auto [made, _] = co_await eddy::to_thread(
+      eddy_test::run_command,
+      std::string(EDDY_TEST_SOURCE_DIR) + "/net/make_certs.sh " + dir.path() + " > /dev/null 2>&1");
+  EDDY_CO_ASSERT(made == 0);
+  // "ada:secret", hashed with openssl's apr1 as nginx's htpasswd files are
+  auto [rc, hash] =
+      co_await eddy::to_thread(eddy_test::run_command, std::string("openssl passwd -apr1 secret"));
+  EDDY_CO_ASSERT(rc == 0);
+  co_await eddy::fs::write_file(dir / "htpasswd", "ada:" + hash);
+  ::mkdir((dir / "files").c_str(), 0755);
+  co_await eddy::fs::write_file(dir / "files/welcome.txt", "welcome");
+  std::uint16_t port = eddy_test::free_port();
+  std::string conf = nginx_conf(dir.path(), port);
+  std::string tls_server = "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+                           " ssl;\n    ssl_certificate " + dir / "server.pem" +
+                           ";\n    ssl_certificate_key " + dir / "server.key" +
+                           ";\n    location /private/ { auth_basic \"x\"; auth_basic_user_file " +
+                           dir / "htpasswd" + "; alias " + dir / "files/" + "; }\n  }\n}\n";
+  conf = conf.substr(0, conf.find("  server {")) + tls_server;  // only the TLS server
+  co_await eddy::fs::write_file(dir / "nginx.conf", conf);
+  eddy_test::Process nginx("nginx -p " + dir.path() + " -e " + dir / "error.log" + " -c " +
+                           dir / "nginx.conf");
+  co_await eddy_test::connect_when_up(port);
+
+  http::SessionOptions so;
+  so.base_url = "https://localhost:" + std::to_string(port);
+  so.connector.tls = eddy::net::TlsContext::client({.ca_file = dir / "ca.pem"});
+  http::Session s(so);
+  auto denied = co_await s.get("/private/welcome.txt");
+  EXPECT_EQ(denied.status(), 401);
+  co_await denied.read();
+  http::RequestOptions o;
+  o.auth = std::make_pair(std::string("ada"), std::string("secret"));
+  auto r = co_await s.get("/private/welcome.txt", std::move(o));
+  EXPECT_EQ(r.status(), 200);
+  EXPECT_EQ(co_await r.text(), "welcome");
+  EXPECT_EQ(s.connections_opened(), 1u) << "one TLS connection, kept alive";
+  co_await s.close();
+
+  http::SessionOptions untrusted;
+  untrusted.base_url = so.base_url;  // the system store does not know the test CA
+  http::Session u(untrusted);
+  bool refused = false;
+  try {
+    co_await u.get("/private/welcome.txt");
+  } catch (const eddy::net::CertificateError&) {
+    refused = true;
+  }
+  EXPECT_TRUE(refused);
+  co_await u.close();
+}

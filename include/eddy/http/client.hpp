@@ -37,6 +37,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -131,6 +132,9 @@ struct RequestOptions {
   std::optional<bool> raise_for_status{};
   std::optional<bool> allow_redirects{};  // default: follow
   std::optional<RetryOptions> retry{};    // default: the session's
+  // HTTP basic auth (user, password): "Authorization: Basic ..." (not sent across origins
+  // on redirects, like any Authorization header).
+  std::optional<std::pair<std::string, std::string>> auth{};
 };
 
 // A response with status >= 400 when raise_for_status asked for it.
