@@ -121,8 +121,7 @@ inline Config small_config() {
 inline long check_body(http::BodyKind kind, std::uint64_t length, std::string_view rest,
                        const Config& config, std::size_t piece) {
   const Body body = decode(kind, length, rest, config.limits, config.max_body, piece);
-  const Body at_once =
-      decode(kind, length, rest, config.limits, config.max_body, rest.size() + 1);
+  const Body at_once = decode(kind, length, rest, config.limits, config.max_body, rest.size() + 1);
   check(same(body, at_once));
   if (!body.done) return -1;
   check(body.consumed <= rest.size());

@@ -29,7 +29,6 @@ struct HttpServerState {
   net::Server net;
   std::string server_line;  // "Server: eddy\r\n", or empty
   bool shutting_down = false;
-  bool stopped = false;
   Event done;                   // shutdown finished
   Connection* conns = nullptr;  // every live connection, for shutdown
 };

@@ -77,7 +77,6 @@ Task<> Server::shutdown() {
   } catch (...) {
     cleanup_failed = std::current_exception();
   }
-  st->stopped = true;
   st->done.set();
   if (cleanup_failed) std::rethrow_exception(cleanup_failed);
 }
@@ -116,19 +115,17 @@ Task<Server> serve(App& app, net::Listener listener, ServerOptions options) {
 
 namespace {
 
-// Until SIGINT or SIGTERM (or `stop` is set by another thread's loop).
-Task<> wait_for_stop(Event& stop, bool signals) {
+// Until SIGINT or SIGTERM.
+Task<> wait_for_stop(Event& stop) {
   TaskGroup tg;
-  if (signals) {
-    tg.spawn([&stop]() -> Task<> {
-      co_await eddy::signal(SIGINT);
-      stop.set();
-    });
-    tg.spawn([&stop]() -> Task<> {
-      co_await eddy::signal(SIGTERM);
-      stop.set();
-    });
-  }
+  tg.spawn([&stop]() -> Task<> {
+    co_await eddy::signal(SIGINT);
+    stop.set();
+  });
+  tg.spawn([&stop]() -> Task<> {
+    co_await eddy::signal(SIGTERM);
+    stop.set();
+  });
   co_await stop.wait();
   tg.cancel();
   co_await tg.join();
@@ -158,7 +155,7 @@ void run_app(App& app, ServerOptions options) {
         Server srv = co_await serve(app, options);
         banner(options, srv.port());
         Event stop;
-        co_await wait_for_stop(stop, true);
+        co_await wait_for_stop(stop);
         co_await srv.shutdown();
       }(),
       ro);
@@ -205,7 +202,7 @@ void run_app(const std::function<App()>& make_app, ServerOptions options) {
           others.push_back(ready[i].get_future().get());
         banner(options, port);
         Event stop;
-        co_await wait_for_stop(stop, true);
+        co_await wait_for_stop(stop);
         for (Worker& w : others) w.loop.call_soon_threadsafe([s = w.stop] { s->set(); });
         co_await srv.shutdown();
       }(),

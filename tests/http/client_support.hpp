@@ -50,6 +50,13 @@ inline eddy::Task<Reply> read_reply(eddy::net::Stream& s, std::string_view metho
   co_return r;
 }
 
+// Server options for tests: loopback, a free port.
+inline eddy::http::ServerOptions local_server() {
+  eddy::http::ServerOptions o;
+  o.port = 0;
+  return o;
+}
+
 inline eddy::Task<eddy::net::Stream> connect_to(std::uint16_t port) {
   co_return co_await eddy::net::open_connection("127.0.0.1", port);
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "client_support.hpp"
 #include "eddy/eddy.hpp"
 #include "eddy/http.hpp"
 #include "eddy/testing/gtest.hpp"
@@ -22,6 +23,7 @@
 using namespace std::chrono_literals;
 namespace http = eddy::http;
 using eddy::Task;
+using eddy_test::local_server;
 
 namespace {
 
@@ -65,12 +67,6 @@ struct Fixture {
   http::App app = test_app(stats);
 };
 
-http::ServerOptions local() {
-  http::ServerOptions o;
-  o.port = 0;
-  return o;
-}
-
 http::SessionOptions base(std::uint16_t port) {
   http::SessionOptions o;
   o.base_url = "http://127.0.0.1:" + std::to_string(port);
@@ -81,7 +77,7 @@ http::SessionOptions base(std::uint16_t port) {
 
 EDDY_TEST(HttpClient, RequestsBodiesAndReuse) {
   Fixture f;
-  auto srv = co_await http::serve(f.app, local());
+  auto srv = co_await http::serve(f.app, local_server());
   http::SessionOptions so = base(srv.port());
   so.headers.add("X-Default", "d");
   http::Session s(so);
@@ -126,7 +122,7 @@ EDDY_TEST(HttpClient, RequestsBodiesAndReuse) {
 
 EDDY_TEST(HttpClient, LimitPerHostQueuesTheRest) {
   Fixture f;
-  auto srv = co_await http::serve(f.app, local());
+  auto srv = co_await http::serve(f.app, local_server());
   http::SessionOptions so = base(srv.port());
   so.connector.limit_per_host = 3;
   http::Session s(so);
@@ -149,7 +145,7 @@ EDDY_TEST(HttpClient, LimitPerHostQueuesTheRest) {
 
 EDDY_TEST(HttpClient, TimeoutsNameTheLimitAndTheUrl) {
   Fixture f;
-  auto srv = co_await http::serve(f.app, local());
+  auto srv = co_await http::serve(f.app, local_server());
   http::SessionOptions so = base(srv.port());
   so.timeout.sock_read = 2s;
   so.connector.limit = 1;
@@ -201,7 +197,7 @@ EDDY_TEST(HttpClient, TimeoutsNameTheLimitAndTheUrl) {
 
 EDDY_TEST(HttpClient, ClosedIdleConnectionsAreNotReused) {
   Fixture f;
-  http::ServerOptions so = local();
+  http::ServerOptions so = local_server();
   so.keepalive_timeout = 1s;  // the server closes idle connections after a second
   auto srv = co_await http::serve(f.app, so);
   http::SessionOptions co = base(srv.port());
@@ -252,7 +248,7 @@ EDDY_TEST(HttpClient, RaceWithAServerCloseIsRetriedWhenIdempotent) {
 
 EDDY_TEST(HttpClient, RaiseForStatus) {
   Fixture f;
-  auto srv = co_await http::serve(f.app, local());
+  auto srv = co_await http::serve(f.app, local_server());
   http::Session s(base(srv.port()));
   auto r = co_await s.get("/missing");
   EXPECT_EQ(r.status(), 404);
@@ -282,7 +278,7 @@ EDDY_TEST(HttpClient, RaiseForStatus) {
 
 EDDY_TEST(HttpClient, CancelledRequestsLeaveNoDescriptor) {
   Fixture f;
-  auto srv = co_await http::serve(f.app, local());
+  auto srv = co_await http::serve(f.app, local_server());
   std::size_t before = eddy_test::open_fd_count();
   {
     http::Session s(base(srv.port()));
@@ -309,7 +305,7 @@ EDDY_TEST(HttpClient, RedirectsFollowTheMethodRules) {
   app.get("/loop", [](http::Request&) -> Task<http::Response> {
     co_return http::Response::redirect("/loop", 302);
   });
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   http::Session s(base(srv.port()));
   struct Case {
     std::string method;
@@ -357,7 +353,7 @@ EDDY_TEST(HttpClient, CookiesAreKeptAndSentBack) {
   app.get("/{page:.*}", [](http::Request& r) -> Task<http::Response> {
     co_return http::Response::text(std::string(r.header("Cookie").value_or("-")));
   });
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   http::Session s(base(srv.port()));
   co_await (co_await s.get("/login")).text();
   EXPECT_EQ(co_await (co_await s.get("/home")).text(), "sid=abc");
@@ -386,8 +382,8 @@ EDDY_TEST(HttpClient, CredentialsStayWithTheirOrigin) {
     co_return http::Response::text(std::string(r.header("Authorization").value_or("-")) + " " +
                                    std::string(r.header("X-Other").value_or("-")));
   });
-  auto a = co_await http::serve(app, local());
-  auto b = co_await http::serve(app, local());
+  auto a = co_await http::serve(app, local_server());
+  auto b = co_await http::serve(app, local_server());
   other_port = b.port();
   http::Session s(base(a.port()));
   http::RequestOptions o;
@@ -436,7 +432,7 @@ EDDY_TEST(HttpClient, CompressedBodiesAreDecoded) {
     resp.headers.add("Content-Encoding", "gzip");
     co_return resp;
   });
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   http::Session s(base(srv.port()));
   auto r = co_await s.get("/gz");
   EXPECT_EQ(r.headers().get_or("Content-Encoding", ""), "gzip") << "the client asked for it";
@@ -471,7 +467,7 @@ EDDY_TEST(HttpClient, RetriesBackOffAndHonourRetryAfter) {
     throw http::HttpException(503);
     co_return http::Response();
   });
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   http::SessionOptions so = base(srv.port());
   so.retry.attempts = 4;
   http::Session s(so);
@@ -522,7 +518,7 @@ EDDY_TEST(HttpClient, ConnectionErrorsAreRetried) {
 
 EDDY_TEST(HttpClient, PerHostRateLimits) {
   Fixture f;
-  auto srv = co_await http::serve(f.app, local());
+  auto srv = co_await http::serve(f.app, local_server());
   auto burst = [](http::Session& s, int n, std::string path) -> Task<> {
     std::vector<Task<std::string>> calls;
     for (int i = 0; i < n; ++i) {

@@ -21,14 +21,7 @@ namespace http = eddy::http;
 using eddy::Task;
 using eddy_test::exchange;
 using eddy_test::get;
-
-namespace {
-http::ServerOptions local() {
-  http::ServerOptions o;
-  o.port = 0;
-  return o;
-}
-}  // namespace
+using eddy_test::local_server;
 
 EDDY_TEST(HttpFiles, ServesWithValidatorsAndRanges) {
   eddy_test::TempDir dir;
@@ -42,7 +35,7 @@ EDDY_TEST(HttpFiles, ServesWithValidatorsAndRanges) {
   app.get("/direct", [&dir](http::Request&) -> Task<http::Response> {
     co_return http::Response::file(dir / "page.html", "text/x-custom");
   });
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   auto p = srv.port();
 
   auto r = co_await exchange(p, get("/static/page.html"));
@@ -121,7 +114,7 @@ EDDY_TEST(HttpFiles, StaticNeverLeavesItsDirectory) {
   EXPECT_EQ(::symlink((outside / "secret.txt").c_str(), (dir / "link.txt").c_str()), 0);
   http::App app;
   app.add_static("/s", dir.path());
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   auto p = srv.port();
   EXPECT_EQ((co_await exchange(p, get("/s/ok.txt"))).body, "ok");
   EXPECT_EQ((co_await exchange(p, get("/s/sub/inner.txt"))).body, "inner");

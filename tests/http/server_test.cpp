@@ -28,15 +28,10 @@ namespace net = eddy::net;
 using eddy::Task;
 using eddy_test::exchange;
 using eddy_test::get;
+using eddy_test::local_server;
 using eddy_test::read_reply;
 
 namespace {
-
-http::ServerOptions local() {
-  http::ServerOptions o;
-  o.port = 0;
-  return o;
-}
 
 Task<http::Response> hello(http::Request&) {
   co_return http::Response::text("hello");
@@ -56,7 +51,7 @@ EDDY_TEST(HttpServer, RoutesByMethodAndPath) {
   app.get("/files/{path:.*}", [](http::Request& r) -> Task<http::Response> {
     co_return http::Response::text("file " + std::string(r.match("path")));
   });
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   auto p = srv.port();
 
   auto r = co_await exchange(p, get("/"));
@@ -105,7 +100,7 @@ EDDY_TEST(HttpServer, QueryCookiesAndHeaders) {
     resp.set_cookie(c);
     co_return resp;
   });
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   auto r = co_await exchange(srv.port(),
                              get("/q?a=x+y&b=1&b=2", "Cookie: a=1; sid=abc\r\nX-Custom: yes\r\n"));
   EXPECT_EQ(r.body, "x y|2|abc|yes|/q");
@@ -139,7 +134,7 @@ EDDY_TEST(HttpServer, MiddlewareWrapsHandlersAndSubApps) {
     co_return http::Response::json({{"items", {1, 2}}});
   });
   app.add_subapp("/api", std::move(api));
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   auto p = srv.port();
 
   auto r = co_await exchange(p, get("/", "Authorization: x\r\n"));
@@ -170,7 +165,7 @@ EDDY_TEST(HttpServer, KeepAliveAndHttp10) {
     ++calls;
     co_return http::Response::text("x");
   });
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   auto s = co_await eddy_test::connect_to(srv.port());
   for (int i = 0; i < 3; ++i) {
     s.write(get("/"));
@@ -211,7 +206,7 @@ EDDY_TEST(HttpServer, PipelinedResponsesComeInRequestOrder) {
   app.post("/echo", [](http::Request& r) -> Task<http::Response> {
     co_return http::Response::text(co_await r.body());
   });
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   auto s = co_await eddy_test::connect_to(srv.port());
   s.write(get("/fast/1") + get("/slow") +
           "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc" + get("/fast/2"));
@@ -241,7 +236,7 @@ EDDY_TEST(HttpServer, HandlerFailuresBecomeResponses) {
       logged.push_back(std::string(r.method()) + " " + std::string(r.target()) + ": " + ex.what());
     }
   });
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   auto s = co_await eddy_test::connect_to(srv.port());
   s.write(get("/boom"));
   auto r = co_await read_reply(s);
@@ -265,7 +260,7 @@ EDDY_TEST(HttpServer, MalformedRequestsNeverReachHandlers) {
     ++calls;
     co_return http::Response::text("reached");
   });
-  http::ServerOptions o = local();
+  http::ServerOptions o = local_server();
   o.limits.max_headers = 10;
   auto srv = co_await http::serve(app, o);
   struct Case {
@@ -325,7 +320,7 @@ EDDY_TEST(HttpServer, RequestBodies) {
                                    std::string(r.trailers().get_or("X-Sum", "-")));
   });
   app.post("/ignore", hello);
-  http::ServerOptions o = local();
+  http::ServerOptions o = local_server();
   o.client_max_size = 100;
   auto srv = co_await http::serve(app, o);
   auto p = srv.port();
@@ -380,7 +375,7 @@ EDDY_TEST(HttpServer, ExpectContinue) {
     if (!r.header("Authorization")) throw http::HttpException(401);
     co_return http::Response::text("got " + co_await r.body());
   });
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   auto s = co_await eddy_test::connect_to(srv.port());
   s.write(
       "POST /up HTTP/1.1\r\nHost: t\r\nAuthorization: x\r\nExpect: 100-continue\r\n"
@@ -408,7 +403,7 @@ EDDY_TEST(HttpServer, StreamedResponses) {
       }
     });
   });
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   auto s = co_await eddy_test::connect_to(srv.port());
   s.write(get("/events"));
   auto r = co_await read_reply(s);
@@ -429,7 +424,7 @@ EDDY_TEST(HttpServer, StreamedResponses) {
 EDDY_TEST(HttpServer, SlowlorisIsCutOffAtTheHeaderTimeout) {
   http::App app;
   app.get("/", hello);
-  http::ServerOptions o = local();
+  http::ServerOptions o = local_server();
   o.header_timeout = 10s;
   auto srv = co_await http::serve(app, o);
   auto s = co_await eddy_test::connect_to(srv.port());
@@ -453,7 +448,7 @@ EDDY_TEST(HttpServer, SlowlorisIsCutOffAtTheHeaderTimeout) {
 EDDY_TEST(HttpServer, IdleKeepAliveConnectionsClose) {
   http::App app;
   app.get("/", hello);
-  http::ServerOptions o = local();
+  http::ServerOptions o = local_server();
   o.keepalive_timeout = 5s;
   auto srv = co_await http::serve(app, o);
   auto s = co_await eddy_test::connect_to(srv.port());
@@ -471,7 +466,7 @@ EDDY_TEST(HttpServer, HandlerTimeoutAnswers503) {
     co_await eddy::sleep(1h);
     co_return http::Response::text("late");
   });
-  http::ServerOptions o = local();
+  http::ServerOptions o = local_server();
   o.handler_timeout = 2s;
   auto srv = co_await http::serve(app, o);
   auto start = eddy::now();
@@ -504,7 +499,7 @@ EDDY_TEST(HttpServer, GracefulShutdownFinishesEveryAcceptedRequest) {
     cleaned = true;
     co_return;
   });
-  http::ServerOptions o = local();
+  http::ServerOptions o = local_server();
   o.shutdown_timeout = 10s;
   auto srv = co_await http::serve(app, o);
   auto port = srv.port();
@@ -551,7 +546,7 @@ EDDY_TEST(HttpServer, ShutdownCancelsWhatOutlivesTheDeadline) {
     }
     co_return http::Response();
   });
-  http::ServerOptions o = local();
+  http::ServerOptions o = local_server();
   o.shutdown_timeout = 5s;
   auto srv = co_await http::serve(app, o);
   auto s = co_await eddy_test::connect_to(srv.port());
@@ -576,7 +571,7 @@ EDDY_TEST(HttpServer, StartupHooksAndAppState) {
     int n = ++r.app().get<Counter>().hits;
     co_return http::Response::text(std::to_string(n));
   });
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   EXPECT_EQ((co_await exchange(srv.port(), get("/"))).body, "1");
   EXPECT_EQ((co_await exchange(srv.port(), get("/"))).body, "2");
   co_await srv.shutdown();
@@ -625,7 +620,7 @@ EDDY_TEST(HttpMiddleware, CompressionCorsAndAuth) {
     co_return http::Response::text("token " + *r.get<std::string>("token"));
   });
   app.add_subapp("/private", std::move(priv));
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   auto p = srv.port();
 
   auto r = co_await exchange(p, get("/big", "Accept-Encoding: br, gzip;q=0.8\r\n"));
@@ -672,7 +667,7 @@ EDDY_TEST(HttpServer, RedirectsAndAccessLog) {
     co_return http::Response::redirect("/new", 301);
   });
   app.get("/new", hello);
-  http::ServerOptions o = local();
+  http::ServerOptions o = local_server();
   o.access_log = true;
   o.access_log_writer = [&lines](std::string_view l) { lines.emplace_back(l); };
   auto srv = co_await http::serve(app, o);
@@ -705,7 +700,7 @@ EDDY_TEST(HttpServer, SlowClientsGetBackpressure) {
       }
     });
   });
-  auto srv = co_await http::serve(app, local());
+  auto srv = co_await http::serve(app, local_server());
   auto s = co_await eddy_test::connect_to(srv.port());
   s.write(get("/firehose"));
   co_await eddy::sleep(5s);  // the client reads nothing meanwhile
