@@ -487,6 +487,8 @@ Task<ClientResponse> Session::send_retrying(const std::string& method, const Url
       resp.emplace(co_await send(method, url, o));
     } catch (const ConnectionError&) {
       if (last || !p.connection_errors) throw;  // else: back off and try again
+    } catch (const TimeoutError&) {
+      if (last || !p.timeouts) throw;
     }
     Duration delay = eddy::detail::backoff_delay(backoff, attempt);
     if (resp) {

@@ -1,20 +1,25 @@
 // Response::file: conditional requests and ranges (see file_response.hpp).
 #include "file_response.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <optional>
+#include <vector>
 
 #include "eddy/http/server.hpp"
 
 #include "eddy/error.hpp"
+#include "eddy/executor.hpp"
 #include "eddy/http/date.hpp"
 #include "eddy/http/error.hpp"
+#include "eddy/http/url.hpp"
 
 namespace eddy::http::detail {
 namespace {
@@ -210,17 +215,76 @@ FilePlan plan_file(const Request& req, const std::string& path, std::string_view
 
 namespace eddy::http {
 
-App& App::add_static(std::string_view prefix, std::string directory) {
+namespace {
+
+std::string html_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// The listing of `dir` (its entries but dot-files, sorted, directories marked with '/'), as
+// a page titled with the request path. Blocking: run on the thread pool.
+std::string listing(const std::string& dir, const std::string& shown_path) {
+  std::vector<std::pair<std::string, bool>> entries;  // name, is a directory
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name.empty() || name.front() == '.') continue;
+      struct stat st {};
+      bool is_dir = ::stat((dir + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      entries.emplace_back(std::move(name), is_dir);
+    }
+    ::closedir(d);
+  }
+  std::sort(entries.begin(), entries.end());
+  std::string title = html_escape("Index of " + shown_path);
+  std::string out = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + title +
+                    "</title></head>\n<body><h1>" + title + "</h1>\n<ul>\n";
+  for (auto& [name, is_dir] : entries) {
+    std::string shown = name + (is_dir ? "/" : "");
+    out += "<li><a href=\"" + html_escape(encode_path_segment(name)) + (is_dir ? "/" : "") + "\">" +
+           html_escape(shown) + "</a></li>\n";
+  }
+  out += "</ul>\n</body></html>\n";
+  return out;
+}
+
+}  // namespace
+
+App& App::add_static(std::string_view prefix, std::string directory, StaticOptions options) {
   std::string p(prefix);
   while (!p.empty() && p.back() == '/') p.pop_back();
   char* root = ::realpath(directory.c_str(), nullptr);
   if (!root) throw_os_error(errno, "add_static: " + directory);
   std::string base(root);
   std::free(root);
-  return get(p + "/{path:.*}", [base](Request& req) -> Task<Response> {
+  auto handler = [base, options](Request& req) -> Task<Response> {
     std::string_view rel = req.match("path");
+    // Every segment but a trailing empty one (a directory asked for with its slash): no "..",
+    // no dot-files, nothing odd.
     std::size_t i = 0;
-    while (i <= rel.size()) {  // every segment: no "..", no dot-files, nothing odd
+    while (i < rel.size()) {
       std::size_t slash = rel.find('/', i);
       if (slash == std::string_view::npos) slash = rel.size();
       std::string_view seg = rel.substr(i, slash - i);
@@ -234,9 +298,35 @@ App& App::add_static(std::string_view prefix, std::string directory) {
     if (!real) throw HttpException(404);
     std::string resolved(real);
     std::free(real);
-    if (!resolved.starts_with(base + "/")) throw HttpException(404);  // a symlink out
-    co_return Response::file(std::move(resolved));
-  });
+    if (resolved != base && !resolved.starts_with(base + "/")) throw HttpException(404);
+    struct stat st {};
+    if (::stat(resolved.c_str(), &st) != 0) throw HttpException(404);
+    if (!S_ISDIR(st.st_mode)) {
+      if (rel.empty() || rel.back() == '/') throw HttpException(404);  // "file/" is no file
+      co_return Response::file(std::move(resolved));
+    }
+    if (options.index_file.empty() && !options.show_index) throw HttpException(404);
+    if (req.raw_path().empty() || req.raw_path().back() != '/') {
+      // Relative links in the page resolve against the directory only with the slash.
+      std::string to = std::string(req.raw_path()) + "/";
+      if (auto q = req.query_string(); !q.empty()) to.append("?").append(q);
+      co_return Response::redirect(to, 301);
+    }
+    if (!options.index_file.empty()) {
+      std::string index = resolved + "/" + options.index_file;
+      struct stat ist {};
+      if (::stat(index.c_str(), &ist) == 0 && S_ISREG(ist.st_mode))
+        co_return Response::file(std::move(index));
+    }
+    if (!options.show_index) throw HttpException(404);
+    std::string shown(req.path());
+    auto make = [resolved, shown] { return listing(resolved, shown); };
+    std::string page = co_await to_thread(std::move(make));
+    co_return Response::html(std::move(page));
+  };
+  get(p + "/{path:.*}", handler);
+  if (!p.empty()) get(p, handler);  // "/static" itself: redirected to "/static/"
+  return *this;
 }
 
 }  // namespace eddy::http

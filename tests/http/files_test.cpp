@@ -127,3 +127,50 @@ EDDY_TEST(HttpFiles, StaticNeverLeavesItsDirectory) {
   }
   co_await srv.shutdown();
 }
+
+// Directories with StaticOptions: the slash redirect (so relative links work), the index
+// file, and a listing that escapes names and leaves dot-files out.
+EDDY_TEST(HttpFiles, StaticDirectoriesGetIndexOrListing) {
+  eddy_test::TempDir dir;
+  co_await eddy::fs::write_file(dir / "a b.txt", "spaced");
+  co_await eddy::fs::write_file(dir / "<x>.txt", "odd");
+  co_await eddy::fs::write_file(dir / ".env", "hidden");
+  ::mkdir((dir / "site").c_str(), 0755);
+  co_await eddy::fs::write_file(dir / "site/index.html", "<h1>home</h1>");
+  ::mkdir((dir / "empty").c_str(), 0755);
+  http::App app;
+  http::StaticOptions so;
+  so.index_file = "index.html";
+  so.show_index = true;
+  app.add_static("/s", dir.path(), so);
+  http::App plain;
+  plain.add_static("/", dir.path());
+  app.add_subapp("/plain", std::move(plain));
+  auto srv = co_await http::serve(app, local_server());
+  auto p = srv.port();
+
+  auto r = co_await exchange(p, get("/s"));
+  EXPECT_EQ(r.status, 301);
+  EXPECT_EQ(r.headers.get_or("Location", ""), "/s/");
+  r = co_await exchange(p, get("/s/site?x=1"));
+  EXPECT_EQ(r.status, 301);
+  EXPECT_EQ(r.headers.get_or("Location", ""), "/s/site/?x=1");
+  r = co_await exchange(p, get("/s/site/"));
+  EXPECT_EQ(r.body, "<h1>home</h1>") << "the index file";
+  r = co_await exchange(p, get("/s/"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers.get_or("Content-Type", ""), "text/html; charset=utf-8");
+  EXPECT_NE(r.body.find("<a href=\"a%20b.txt\">a b.txt</a>"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("&lt;x&gt;.txt</a>"), std::string::npos) << "names are escaped";
+  EXPECT_EQ(r.body.find("<x>"), std::string::npos);
+  EXPECT_NE(r.body.find("<a href=\"site/\">site/</a>"), std::string::npos);
+  EXPECT_EQ(r.body.find(".env"), std::string::npos) << "dot-files are not listed";
+  EXPECT_EQ((co_await exchange(p, get("/s/a%20b.txt"))).body, "spaced");
+  EXPECT_EQ((co_await exchange(p, get("/s/empty/"))).status, 200);
+  EXPECT_EQ((co_await exchange(p, get("/s/a%20b.txt/"))).status, 404) << "a file is no directory";
+  // Without options a directory stays 404, as before.
+  EXPECT_EQ((co_await exchange(p, get("/plain/site/"))).status, 404);
+  EXPECT_EQ((co_await exchange(p, get("/plain/"))).status, 404);
+  EXPECT_EQ((co_await exchange(p, get("/plain/site/index.html"))).body, "<h1>home</h1>");
+  co_await srv.shutdown();
+}

@@ -60,7 +60,7 @@ struct ClientTimeout {
 };
 
 // Retrying requests that failed in a way worth retrying: by default a ConnectionError or a
-// 429/502/503/504 answer, for idempotent methods only (GET, HEAD, OPTIONS, PUT, DELETE).
+// 429/502/503/504 answer (a TimeoutError too with `timeouts`), for idempotent methods only (GET, HEAD, OPTIONS, PUT, DELETE).
 // Attempt n (from 0) that fails waits base_delay * multiplier^n (at most max_delay, scaled by
 // a random factor in [1 - jitter, 1]) — or what the answer's Retry-After says (seconds or an
 // HTTP date), capped at max_delay. The last answer is returned (or its error rethrown).
@@ -72,6 +72,7 @@ struct RetryOptions {
   double jitter = 0.0;
   std::vector<int> statuses{429, 502, 503, 504};
   bool connection_errors = true;
+  bool timeouts = false;  // also retry after a TimeoutError (each attempt gets the full limits)
   bool idempotent_only = true;
   bool honour_retry_after = true;
 };

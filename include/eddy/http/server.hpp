@@ -56,6 +56,12 @@ namespace detail {
 struct Router;
 }
 
+struct StaticOptions {
+  StaticOptions() noexcept {}
+  std::string index_file{};  // served for a directory if present ("index.html"); empty: none
+  bool show_index = false;   // list a directory's entries (dot-files left out), as aiohttp does
+};
+
 class App {
  public:
   App();
@@ -73,8 +79,10 @@ class App {
   App& any(std::string_view pattern, Handler h) { return route("*", pattern, std::move(h)); }
   // Serves the files under `directory` at `prefix` ("/static/app.js" -> directory/app.js), for
   // GET and HEAD, as Response::file does (ETag, 304, ranges, sendfile). A path that would
-  // leave the directory (.., a symlink pointing out) or names a dot-file is 404.
-  App& add_static(std::string_view prefix, std::string directory);
+  // leave the directory (.., a symlink pointing out) or names a dot-file is 404. A directory
+  // (see StaticOptions) is redirected to its name with a trailing slash, then answered with
+  // its index file or, with show_index, an HTML listing; otherwise 404.
+  App& add_static(std::string_view prefix, std::string directory, StaticOptions options = {});
   // Mounts `sub` under `prefix` ("/api"): its patterns are taken below the prefix and its
   // middleware wraps only its own routes (inside this app's); its hooks and state join this
   // app's, so handlers reach them through req.app() as usual.
