@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eddy/http/body.hpp"
 #include "eddy/http/client.hpp"
 #include "eddy/http/cookies.hpp"
 #include "eddy/http/date.hpp"

@@ -10,8 +10,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "charset.hpp"
 #include "eddy/cancel.hpp"
 #include "eddy/http/date.hpp"
+#include "eddy/net/dns.hpp"
 #include "eddy/net/tcp.hpp"
 #include "eddy/retry.hpp"
 #include "eddy/sync/semaphore.hpp"
@@ -23,10 +25,17 @@ namespace eddy::http {
 namespace detail {
 
 struct Pool {
-  explicit Pool(const ConnectorOptions& o) : opts(o) {
+  Pool(const ConnectorOptions& o, std::vector<TraceConfig> t) : opts(o), traces(std::move(t)) {
     if (o.limit) total = std::make_unique<Semaphore>(o.limit);
+    if (o.ttl_dns_cache) {
+      net::ResolverOptions ro;
+      ro.max_ttl = *o.ttl_dns_cache;
+      resolver = std::make_unique<net::Resolver>(ro);
+    }
   }
   ConnectorOptions opts;
+  std::vector<TraceConfig> traces;
+  std::unique_ptr<net::Resolver> resolver;  // with ttl_dns_cache; else the loop's
   std::unique_ptr<Semaphore> total;
   std::unordered_map<std::string, std::unique_ptr<Semaphore>> per_host;
   struct Idle {
@@ -91,8 +100,8 @@ struct Exchange {
   std::size_t pending = 0;  // body bytes handed out, consumed on the next read
   bool eof = false;
   bool failed = false;
-  std::string excerpt;                 // the body's start, for ClientResponseError
-  std::unique_ptr<Inflater> inflater;  // Content-Encoding gzip or deflate
+  std::string excerpt;                     // the body's start, for ClientResponseError
+  std::unique_ptr<Decompressor> inflater;  // Content-Encoding gzip, deflate or br
 
   ~Exchange() { finish(); }
 
@@ -150,18 +159,6 @@ bool idempotent(std::string_view m) {
 
 }  // namespace
 }  // namespace detail
-
-// --- bodies
-
-Body json_body(const nlohmann::json& value) {
-  return {value.dump(), "application/json"};
-}
-Body form_body(const QueryParams& fields) {
-  return {fields.str(), "application/x-www-form-urlencoded"};
-}
-Body text_body(std::string text) {
-  return {std::move(text), "text/plain; charset=utf-8"};
-}
 
 ClientResponseError::ClientResponseError(int status, std::string url, std::string excerpt)
     : HttpError(
@@ -272,6 +269,23 @@ Task<std::string> ClientResponse::read() {
   co_return out;
 }
 
+std::string ClientResponse::charset() const {
+  return x_ ? detail::charset_of(x_->head.headers.get_or("Content-Type", "")) : std::string();
+}
+
+Task<std::string> ClientResponse::text(std::string encoding) {
+  std::string cs = encoding.empty() ? charset() : encoding;
+  std::string raw = co_await read();
+  if (detail::is_utf8(cs)) co_return raw;
+  try {
+    co_return detail::to_utf8(raw, cs);
+  } catch (const std::invalid_argument&) {
+    throw HttpError("cannot decode the body of " + x_->url_text + ": unknown charset " + cs);
+  } catch (const std::range_error&) {
+    throw ProtocolError(400, "the body of " + x_->url_text + " is not valid " + cs);
+  }
+}
+
 Task<nlohmann::json> ClientResponse::json() {
   std::string text = co_await read();
   nlohmann::json v = nlohmann::json::parse(text, nullptr, false);
@@ -283,7 +297,8 @@ Task<nlohmann::json> ClientResponse::json() {
 // --- Session
 
 Session::Session(SessionOptions options)
-    : options_(std::move(options)), pool_(std::make_shared<detail::Pool>(options_.connector)) {}
+    : options_(std::move(options)),
+      pool_(std::make_shared<detail::Pool>(options_.connector, options_.trace_configs)) {}
 
 Session::~Session() {
   pool_->closed = true;
@@ -310,12 +325,16 @@ Task<> Session::close() {
 
 namespace {
 
+// The request head, and the body too when it is in memory. `absolute`: the request-target
+// in absolute form, for a proxy.
 std::string serialize_request(const std::string& method, const Url& url, const Headers& defaults,
-                              const RequestOptions& o, const std::string& cookies) {
+                              const RequestOptions& o, const std::string& cookies,
+                              const std::string& proxy_auth, bool absolute) {
   std::string out;
   out.reserve(256);
   out += method;
   out += ' ';
+  if (absolute) out.append(url.scheme()).append("://").append(url.authority());
   out += url.target();
   out += " HTTP/1.1\r\nHost: ";
   out += url.authority();
@@ -336,18 +355,106 @@ std::string serialize_request(const std::string& method, const Url& url, const H
   if (!defaults.contains("User-Agent") && !o.headers.contains("User-Agent"))
     out += "User-Agent: eddy/0.1\r\n";
   if (!cookies.empty()) out.append("Cookie: ").append(cookies).append("\r\n");
+  if (!proxy_auth.empty()) out.append("Proxy-Authorization: ").append(proxy_auth).append("\r\n");
   if (!defaults.contains("Accept-Encoding") && !o.headers.contains("Accept-Encoding"))
-    out += "Accept-Encoding: gzip, deflate\r\n";
+    out += "Accept-Encoding: gzip, deflate, br\r\n";
   if (o.body) {
     if (!o.headers.contains("Content-Type") && !defaults.contains("Content-Type"))
       out.append("Content-Type: ").append(o.body->content_type).append("\r\n");
-    out.append("Content-Length: ").append(std::to_string(o.body->data.size())).append("\r\n");
+    if (!o.body->streamed())
+      out.append("Content-Length: ").append(std::to_string(o.body->data.size())).append("\r\n");
+    else if (o.body->length)
+      out.append("Content-Length: ").append(std::to_string(*o.body->length)).append("\r\n");
+    else
+      out += "Transfer-Encoding: chunked\r\n";
   } else if (method == "POST" || method == "PUT" || method == "PATCH") {
     out += "Content-Length: 0\r\n";
   }
   out += "\r\n";
-  if (o.body) out += o.body->data;
+  if (o.body && !o.body->streamed()) out += o.body->data;
   return out;
+}
+
+// A streamed body, piece by piece (chunked without a length), each piece drained before the
+// next is asked for, so a slow server holds back the source.
+Task<> send_stream_body(net::Stream& s, const Body& b, const std::string& url_text) {
+  BodyPieces next = b.open();
+  std::uint64_t sent = 0;
+  for (;;) {
+    std::string piece = co_await next();
+    if (piece.empty()) break;
+    sent += piece.size();
+    if (b.length && sent > *b.length)
+      throw HttpError(fmt::format("the request body for {} is longer than its length ({} bytes)",
+                                  url_text, *b.length));
+    if (!b.length) s.write(fmt::format("{:x}\r\n", piece.size()));
+    s.write(piece);
+    if (!b.length) s.write("\r\n");
+    co_await s.drain();
+  }
+  if (b.length && sent != *b.length)
+    throw HttpError(fmt::format("the request body for {} ended after {} of its {} bytes", url_text,
+                                sent, *b.length));
+  if (!b.length) s.write("0\r\n\r\n");
+}
+
+// Where a request goes through a proxy, parsed once.
+struct ProxyRoute {
+  Url url;
+  std::string auth;  // "Basic ..." or ""
+};
+
+std::string basic_credentials(std::string_view user, std::string_view password) {
+  std::string plain = std::string(user) + ":" + std::string(password);
+  std::string b64(4 * ((plain.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                          reinterpret_cast<const unsigned char*>(plain.data()),
+                          static_cast<int>(plain.size()));
+  b64.resize(static_cast<std::size_t>(n));
+  return "Basic " + b64;
+}
+
+std::optional<ProxyRoute> parse_proxy(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  ProxyRoute r{Url::parse(text), {}};
+  if (r.url.scheme() != "http")
+    throw UrlError("eddy::http::Session: proxies are spoken to in plain http: " + text);
+  if (!r.url.user().empty())
+    r.auth = basic_credentials(percent_decode(r.url.user()), percent_decode(r.url.password()));
+  return r;
+}
+
+void emit(const detail::Pool& pool, TraceHook TraceConfig::*hook, const TraceEvent& e) {
+  for (const TraceConfig& t : pool.traces)
+    if (t.*hook) (t.*hook)(e);
+}
+
+std::chrono::nanoseconds since(TimePoint t0) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(now() - t0);
+}
+
+// Opens a tunnel through the proxy to url's host and port (CONNECT), for TLS to go through.
+Task<> open_tunnel(net::Stream& s, const Url& url, const ProxyRoute& proxy) {
+  std::string target = url.host() + ":" + std::to_string(url.effective_port());
+  std::string req = "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n";
+  if (!proxy.auth.empty()) req += "Proxy-Authorization: " + proxy.auth + "\r\n";
+  req += "\r\n";
+  s.write(req);
+  co_await s.drain();
+  HeadParser parser;
+  ResponseHead head;
+  for (;;) {
+    std::size_t n = parser.parse_response(s.buffered(), head, "CONNECT");
+    if (n) {
+      s.consume(n);
+      break;
+    }
+    if (!co_await s.fill())
+      throw ConnectionError(ECONNRESET, "the proxy closed the connection during CONNECT " + target);
+  }
+  if (head.status < 200 || head.status > 299)
+    throw HttpError(fmt::format("the proxy {} refused CONNECT {}: {} {}", proxy.url.authority(),
+                                target, head.status, head.reason()));
 }
 
 // Waits for the host's rate limit: a slot among `requests` per `per` (GCRA: a burst of
@@ -369,27 +476,61 @@ Task<> respect_rate_limit(detail::Pool& pool, const std::string& key, detail::Ex
   }
 }
 
-// A connection for `x`: permits first (fair, FIFO), then an idle pooled connection or a new one.
+// A connection for `x`: permits first (fair, FIFO), then an idle pooled connection or a new one
+// (to the proxy, if any: for https, a CONNECT tunnel through it, then TLS with the origin).
 Task<> acquire_connection(detail::Exchange& x, detail::Pool& pool, const Url& url, ClientTimeout t,
-                          bool& reused) {
+                          bool& reused, const ProxyRoute* proxy) {
+  bool tracing = !pool.traces.empty();
+  TraceEvent ev{.method = x.method, .url = url};
+  Semaphore* host = pool.host_limit(x.key);
+  bool queued = tracing && ((pool.total && pool.total->locked()) || (host && host->locked()));
+  TimePoint t0 = tracing ? now() : TimePoint();
+  if (queued) emit(pool, &TraceConfig::on_connection_queued_start, ev);
   if (pool.total) x.total_permit = co_await pool.total->acquire();
-  if (Semaphore* h = pool.host_limit(x.key)) x.host_permit = co_await h->acquire();
+  if (host) x.host_permit = co_await host->acquire();
+  if (queued) {
+    ev.elapsed = since(t0);
+    emit(pool, &TraceConfig::on_connection_queued_end, ev);
+  }
   if (auto idle = pool.take_idle(x.key)) {
     x.stream = std::move(*idle);
     reused = true;
+    if (tracing) emit(pool, &TraceConfig::on_connection_reuseconn, ev);
     co_return;
+  }
+  if (tracing) {
+    t0 = now();
+    emit(pool, &TraceConfig::on_connection_create_start, ev);
+  }
+  const Url& peer = proxy ? proxy->url : url;
+  auto port = static_cast<std::uint16_t>(peer.effective_port());
+  std::vector<net::SocketAddress> addrs;
+  if (auto ip = net::SocketAddress::parse(peer.host(), port)) {
+    addrs.push_back(*ip);
+  } else {
+    TimePoint d0 = tracing ? now() : TimePoint();
+    if (tracing) emit(pool, &TraceConfig::on_dns_resolvehost_start, ev);
+    net::Resolver& r = pool.resolver ? *pool.resolver : net::default_resolver();
+    addrs = net::interleave_families(co_await r.resolve(peer.host(), port));
+    if (tracing) {
+      TraceEvent dns{.method = x.method, .url = url, .elapsed = since(d0), .addresses = addrs};
+      emit(pool, &TraceConfig::on_dns_resolvehost_end, dns);
+    }
   }
   net::ConnectOptions co;
   co.timeout = t.sock_connect;
-  auto port = static_cast<std::uint16_t>(url.effective_port());
+  x.stream = co_await net::connect(std::move(addrs), co);
   if (url.scheme() == "https") {
+    if (proxy) co_await open_tunnel(x.stream, url, *proxy);
     net::TlsConnectOptions tls;
     if (pool.opts.tls) tls.context = pool.opts.tls;
-    x.stream = co_await net::open_tls_connection(url.host(), port, std::move(tls), co);
-  } else {
-    x.stream = co_await net::open_connection(url.host(), port, co);
+    co_await net::start_tls(x.stream, url.host(), std::move(tls));
   }
   ++pool.opened;
+  if (tracing) {
+    ev.elapsed = since(t0);
+    emit(pool, &TraceConfig::on_connection_create_end, ev);
+  }
 }
 
 }  // namespace
@@ -403,8 +544,30 @@ std::string origin(const Url& u) {
 }
 }  // namespace
 
-Task<ClientResponse> Session::request(std::string method, std::string url_in, RequestOptions o) {
+Task<ClientResponse> Session::request(std::string method, std::string url, RequestOptions o) {
+  if (pool_->traces.empty()) return request_plain(std::move(method), std::move(url), std::move(o));
+  return request_traced(std::move(method), std::move(url), std::move(o));
+}
+
+Task<ClientResponse> Session::request_traced(std::string method, std::string url_in,
+                                             RequestOptions o) {
+  TimePoint t0 = now();
+  try {
+    co_return co_await request_plain(method, url_in, std::move(o));
+  } catch (...) {
+    Url u = Url::parse(url_in);
+    TraceEvent ev{
+        .method = method, .url = u, .elapsed = since(t0), .error = std::current_exception()};
+    emit(*pool_, &TraceConfig::on_request_exception, ev);
+    throw;
+  }
+}
+
+Task<ClientResponse> Session::request_plain(std::string method, std::string url_in,
+                                            RequestOptions o) {
   if (pool_->closed) throw InvalidStateError("eddy::http::Session is closed");
+  bool tracing = !pool_->traces.empty();
+  TimePoint t0 = tracing ? now() : TimePoint();
   Url url =
       options_.base_url.empty() ? Url::parse(url_in) : Url::parse(options_.base_url).join(url_in);
   if (!o.params.empty()) {
@@ -414,15 +577,11 @@ Task<ClientResponse> Session::request(std::string method, std::string url_in, Re
     o.params = QueryParams();
   }
   if (o.auth) {  // basic auth becomes an ordinary Authorization header
-    std::string plain = o.auth->first + ":" + o.auth->second;
-    std::string b64(4 * ((plain.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
-                            reinterpret_cast<const unsigned char*>(plain.data()),
-                            static_cast<int>(plain.size()));
-    b64.resize(static_cast<std::size_t>(n));
-    o.headers.set("Authorization", "Basic " + b64);
+    o.headers.set("Authorization", basic_credentials(o.auth->first, o.auth->second));
     o.auth.reset();
   }
+  if (tracing)
+    emit(*pool_, &TraceConfig::on_request_start, TraceEvent{.method = method, .url = url});
   const std::string first_origin = origin(url);
   bool follow = o.allow_redirects.value_or(true);
   bool raise = o.raise_for_status.value_or(options_.raise_for_status);
@@ -432,6 +591,10 @@ Task<ClientResponse> Session::request(std::string method, std::string url_in, Re
     int st = resp.status();
     auto location = resp.headers().get("Location");
     if (!follow || !is_redirect(st) || !location) {
+      if (tracing) {
+        TraceEvent ev{.method = method, .url = url, .status = st, .elapsed = since(t0)};
+        emit(*pool_, &TraceConfig::on_request_end, ev);
+      }
       if (st >= 400 && raise) {
         co_await resp.read();  // for the error's excerpt
         resp.raise_for_status();
@@ -442,6 +605,10 @@ Task<ClientResponse> Session::request(std::string method, std::string url_in, Re
       throw TooManyRedirects(fmt::format("more than {} redirects from {} {}",
                                          options_.max_redirects, method, url.str()));
     Url next = url.join(*location);
+    if (tracing) {
+      TraceEvent ev{.method = method, .url = next, .status = st, .elapsed = since(t0)};
+      emit(*pool_, &TraceConfig::on_request_redirect, ev);
+    }
     if ((st == 303 && method != "HEAD") || ((st == 301 || st == 302) && method == "POST")) {
       method = "GET";
       o.body.reset();
@@ -515,9 +682,16 @@ Task<ClientResponse> Session::send(const std::string& method, const Url& url,
   std::string key = url.scheme() + "://" + url.authority();
   if (url.scheme() == "http" && !url.port()) key += ":80";
   if (url.scheme() == "https" && !url.port()) key += ":443";
+  std::optional<ProxyRoute> proxy = parse_proxy(o.proxy ? *o.proxy : options_.proxy);
+  bool via_proxy = proxy && url.scheme() == "http";  // absolute-form requests to the proxy
+  if (via_proxy)
+    key = "proxy " + proxy->url.authority();
+  else if (proxy)
+    key += " via " + proxy->url.authority();
   std::string cookies =
       options_.cookies ? jar_.header_for(url, std::chrono::system_clock::now()) : std::string();
-  std::string wire = serialize_request(method, url, options_.headers, o, cookies);
+  std::string wire = serialize_request(method, url, options_.headers, o, cookies,
+                                       via_proxy ? proxy->auth : std::string(), via_proxy);
   TimePoint total_deadline =
       t.total.count() > 0 ? eddy::detail::deadline_after(t.total) : TimePoint::max();
 
@@ -545,7 +719,8 @@ Task<ClientResponse> Session::send(const std::string& method, const Url& url,
     if (t.connect.count() > 0)
       connect_deadline = std::min(connect_deadline, eddy::detail::deadline_after(t.connect));
     bool reused = false;
-    bool got = co_await move_on_at(connect_deadline, acquire_connection(*x, pool, url, t, reused));
+    bool got = co_await move_on_at(
+        connect_deadline, acquire_connection(*x, pool, url, t, reused, proxy ? &*proxy : nullptr));
     if (!got) {
       if (connect_deadline == total_deadline) detail::timed_out("total", t.total, method, url_text);
       detail::timed_out("connect", t.connect, method, url_text);
@@ -554,9 +729,18 @@ Task<ClientResponse> Session::send(const std::string& method, const Url& url,
     // 2. the request, then the response head
     bool stale = false;  // a reused connection died before answering: retry on a fresh one
     std::exception_ptr error;
+    // A server may answer (413, 401) and close before taking the whole body: then its
+    // answer is what the caller gets, and the connection is not reused.
+    std::exception_ptr send_error;
     try {
-      x->stream.write(wire);
-      co_await x->stream.drain();
+      try {
+        x->stream.write(wire);
+        if (o.body && o.body->streamed()) co_await send_stream_body(x->stream, *o.body, url_text);
+        co_await x->stream.drain();
+      } catch (const ConnectionError&) {
+        if (x->stream.buffered().empty() && reused) throw;  // stale: retried below
+        send_error = std::current_exception();
+      }
       HeadParser parser(options_.limits);
       for (;;) {
         std::size_t n = parser.parse_response(x->stream.buffered(), x->head, method);
@@ -566,6 +750,7 @@ Task<ClientResponse> Session::send(const std::string& method, const Url& url,
           break;
         }
         if (!co_await detail::fill(*x)) {
+          if (send_error) std::rethrow_exception(send_error);
           if (reused && x->stream.buffered().empty()) stale = true;
           throw ConnectionError(ECONNRESET, "the server closed the connection before answering " +
                                                 method + " " + url_text);
@@ -583,16 +768,14 @@ Task<ClientResponse> Session::send(const std::string& method, const Url& url,
       if (stale && attempt == 0 && detail::idempotent(method)) continue;
       std::rethrow_exception(error);
     }
+    if (send_error) x->head.keep_alive = false;
     x->body = BodyDecoder(x->head.body, x->head.content_length, options_.limits);
     if (options_.cookies) {
       auto now = std::chrono::system_clock::now();
       for (std::string_view c : x->head.headers.get_all("Set-Cookie")) jar_.update(url, c, now);
     }
-    std::string_view encoding = x->head.headers.get_or("Content-Encoding", "");
-    if (method != "HEAD" && (iequals(encoding, "gzip") || iequals(encoding, "x-gzip")))
-      x->inflater = std::make_unique<detail::Inflater>(false);
-    else if (method != "HEAD" && iequals(encoding, "deflate"))
-      x->inflater = std::make_unique<detail::Inflater>(true);
+    if (method != "HEAD")
+      x->inflater = detail::make_decompressor(x->head.headers.get_or("Content-Encoding", ""));
     bool no_body = x->head.body == BodyKind::none;
     ClientResponse resp(std::move(x));
     if (no_body) co_await resp.read_chunk();  // gives the connection back at once

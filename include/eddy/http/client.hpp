@@ -33,8 +33,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,11 +45,13 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "eddy/http/body.hpp"
 #include "eddy/http/cookies.hpp"
 #include "eddy/http/error.hpp"
 #include "eddy/http/headers.hpp"
 #include "eddy/http/parser.hpp"
 #include "eddy/http/url.hpp"
+#include "eddy/net/address.hpp"
 #include "eddy/net/tls.hpp"
 #include "eddy/task.hpp"
 
@@ -60,10 +65,11 @@ struct ClientTimeout {
 };
 
 // Retrying requests that failed in a way worth retrying: by default a ConnectionError or a
-// 429/502/503/504 answer (a TimeoutError too with `timeouts`), for idempotent methods only (GET, HEAD, OPTIONS, PUT, DELETE).
-// Attempt n (from 0) that fails waits base_delay * multiplier^n (at most max_delay, scaled by
-// a random factor in [1 - jitter, 1]) — or what the answer's Retry-After says (seconds or an
-// HTTP date), capped at max_delay. The last answer is returned (or its error rethrown).
+// 429/502/503/504 answer (a TimeoutError too with `timeouts`), for idempotent methods only (GET,
+// HEAD, OPTIONS, PUT, DELETE). Attempt n (from 0) that fails waits base_delay * multiplier^n (at
+// most max_delay, scaled by a random factor in [1 - jitter, 1]) — or what the answer's Retry-After
+// says (seconds or an HTTP date), capped at max_delay. The last answer is returned (or its error
+// rethrown).
 struct RetryOptions {
   int attempts = 1;  // 1: no retries
   std::chrono::milliseconds base_delay{100};
@@ -87,12 +93,44 @@ struct RateLimit {
   std::size_t concurrent = 0;
 };
 
+// The connection pool (aiohttp's TCPConnector). There is no enable_cleanup_closed: a
+// connection that is not reused is closed at once, TLS ones included, so no descriptor
+// outlives its connection.
 struct ConnectorOptions {
   std::size_t limit = 100;         // connections in use at once, all hosts; 0: no limit
   std::size_t limit_per_host = 0;  // to one scheme://host:port; 0: no limit
   std::chrono::milliseconds keepalive_timeout{15'000};  // idle time before a pooled one closes
   bool force_close = false;                             // one request per connection
-  net::TlsContext tls{};  // for https; empty: the default (system store, verification on)
+  // For https; empty: the default (system store, verification on). A client certificate:
+  // net::TlsContext::client({.cert_file = ..., .key_file = ...}).
+  net::TlsContext tls{};
+  // How long resolved addresses are cached (capped by their DNS TTL); unset: the loop's
+  // shared resolver (10 s); zero: no cache.
+  std::optional<std::chrono::seconds> ttl_dns_cache{};
+};
+
+// What a trace hook is told (aiohttp's TraceConfig signals). Valid during the call only.
+struct TraceEvent {
+  std::string_view method;
+  const Url& url;                      // the request's URL (the new one for a redirect)
+  int status = 0;                      // request_end, request_redirect
+  std::chrono::nanoseconds elapsed{};  // since the request started, or the stage's time
+  std::exception_ptr error{};          // request_exception
+  std::span<const net::SocketAddress> addresses{};  // dns_resolvehost_end
+};
+using TraceHook = std::function<void(const TraceEvent&)>;
+
+// Hooks called synchronously at each stage of a request, for logging and metrics. Stages:
+// request_start (before anything), connection_queued_start/end (only when waiting for a
+// pool limit), connection_reuseconn or connection_create_start/end (a new connection,
+// with dns_resolvehost_start/end inside it for a name), request_redirect (per hop),
+// request_end (the final response's head has arrived; elapsed is the time to it) or
+// request_exception (the request failed; elapsed too). A hook must not throw.
+struct TraceConfig {
+  TraceHook on_request_start, on_request_end, on_request_exception, on_request_redirect;
+  TraceHook on_connection_queued_start, on_connection_queued_end;
+  TraceHook on_connection_create_start, on_connection_create_end, on_connection_reuseconn;
+  TraceHook on_dns_resolvehost_start, on_dns_resolvehost_end;
 };
 
 struct SessionOptions {
@@ -110,16 +148,12 @@ struct SessionOptions {
   bool cookies = true;     // keep a cookie jar (RFC 6265): store Set-Cookie, send Cookie
   ParseLimits limits{};
   std::uint64_t max_body = 1ull << 30;  // read()/text()/json() refuse more (ProtocolError 413)
+  std::vector<TraceConfig> trace_configs{};
+  // An HTTP proxy for every request ("http://user:pass@proxy:3128"): plain http requests
+  // are sent to it in absolute form, https ones go through a CONNECT tunnel (TLS is then
+  // end to end with the origin). Credentials become Proxy-Authorization: Basic.
+  std::string proxy{};
 };
-
-// A request body with its Content-Type.
-struct Body {
-  std::string data;
-  std::string content_type = "application/octet-stream";
-};
-Body json_body(const nlohmann::json& value);
-Body form_body(const QueryParams& fields);  // application/x-www-form-urlencoded
-Body text_body(std::string text);
 
 // Not an aggregate, for the reason net::ServeOptions is not: GCC 12 copies an aggregate
 // temporary built inside a co_await expression bitwise (see docs/ARCHITECTURE.md). Set the
@@ -136,6 +170,7 @@ struct RequestOptions {
   // HTTP basic auth (user, password): "Authorization: Basic ..." (not sent across origins
   // on redirects, like any Authorization header).
   std::optional<std::pair<std::string, std::string>> auth{};
+  std::optional<std::string> proxy{};  // default: the session's; "" for none
 };
 
 // A response with status >= 400 when raise_for_status asked for it.
@@ -177,7 +212,12 @@ class ClientResponse {
   void raise_for_status() const;
 
   Task<std::string> read();  // the whole body
-  Task<std::string> text() { return read(); }
+  // The body as UTF-8: converted from the Content-Type's charset (or `encoding` if given;
+  // UTF-8 when neither says). HttpError for an unknown charset, ProtocolError for bytes
+  // that are not valid in it.
+  Task<std::string> text(std::string encoding = {});
+  // Content-Type's charset parameter, lowercased ("" if none).
+  std::string charset() const;
   Task<nlohmann::json> json();  // ProtocolError if it is not JSON
   // The next piece of the body as it arrives, empty at the end; valid until the next call.
   Task<std::string_view> read_chunk();
@@ -225,6 +265,8 @@ class Session {
   CookieJar& cookie_jar() noexcept { return jar_; }
 
  private:
+  Task<ClientResponse> request_traced(std::string method, std::string url, RequestOptions o);
+  Task<ClientResponse> request_plain(std::string method, std::string url, RequestOptions o);
   Task<ClientResponse> send(const std::string& method, const Url& url, const RequestOptions& o);
   Task<ClientResponse> send_retrying(const std::string& method, const Url& url,
                                      const RequestOptions& o);
