@@ -1,6 +1,6 @@
 // http::Session against real servers on loopback: nginx closing kept-alive connections every
 // 5 requests (keepalive_requests 5, the server-side close the pool must survive), with gzip on;
-// and Python's aiohttp server.
+// Python's aiohttp server; nginx over TLS with basic auth and client certificates; tinyproxy.
 #include <unistd.h>
 
 #include <algorithm>
@@ -140,11 +140,17 @@ EDDY_REAL_TEST(HttpClientPeers, NginxOverTlsWithBasicAuth) {
   co_await eddy::fs::write_file(dir / "files/welcome.txt", "welcome");
   std::uint16_t port = eddy_test::free_port();
   std::string conf = nginx_conf(dir.path(), port);
-  std::string tls_server = "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
-                           " ssl;\n    ssl_certificate " + dir / "server.pem" +
-                           ";\n    ssl_certificate_key " + dir / "server.key" +
-                           ";\n    location /private/ { auth_basic \"x\"; auth_basic_user_file " +
-                           dir / "htpasswd" + "; alias " + dir / "files/" + "; }\n  }\n}\n";
+  std::uint16_t mtls_port = eddy_test::free_port();
+  std::string certs = "    ssl_certificate " + dir / "server.pem" + ";\n    ssl_certificate_key " +
+                      dir / "server.key" + ";\n";
+  std::string tls_server =
+      "  server {\n    listen 127.0.0.1:" + std::to_string(port) + " ssl;\n" + certs +
+      "    location /private/ { auth_basic \"x\"; auth_basic_user_file " + dir / "htpasswd" +
+      "; alias " + dir / "files/" + "; }\n  }\n" +
+      // a server that wants a client certificate from the test CA
+      "  server {\n    listen 127.0.0.1:" + std::to_string(mtls_port) + " ssl;\n" + certs +
+      "    ssl_verify_client on;\n    ssl_client_certificate " + dir / "ca.pem" + ";\n" +
+      "    location / { default_type text/plain; return 200 \"$ssl_client_s_dn\"; }\n  }\n}\n";
   conf = conf.substr(0, conf.find("  server {")) + tls_server;  // only the TLS server
   co_await eddy::fs::write_file(dir / "nginx.conf", conf);
   eddy_test::Process nginx("nginx -p " + dir.path() + " -e " + dir / "error.log" + " -c " +
@@ -177,4 +183,92 @@ EDDY_REAL_TEST(HttpClientPeers, NginxOverTlsWithBasicAuth) {
   }
   EXPECT_TRUE(refused);
   co_await u.close();
+
+  // A client certificate, for the server that asks for one.
+  std::string mtls = "https://localhost:" + std::to_string(mtls_port) + "/";
+  http::SessionOptions without;
+  without.connector.tls = eddy::net::TlsContext::client({.ca_file = dir / "ca.pem"});
+  http::Session w(without);
+  auto no_cert = co_await w.get(mtls);
+  EXPECT_EQ(no_cert.status(), 400) << "nginx: no required SSL certificate was sent";
+  co_await no_cert.read();
+  co_await w.close();
+  http::SessionOptions with;
+  with.connector.tls = eddy::net::TlsContext::client(
+      {.ca_file = dir / "ca.pem", .cert_file = dir / "client.pem", .key_file = dir / "client.key"});
+  http::Session c(with);
+  auto r2 = co_await c.get(mtls);
+  EXPECT_EQ(r2.status(), 200);
+  EXPECT_EQ(co_await r2.text(), "CN=eddy client");
+  co_await c.close();
+}
+
+namespace {
+// tinyproxy in the foreground on `port`, asking for ada:secret.
+std::string tinyproxy_conf(std::uint16_t port) {
+  return "Port " + std::to_string(port) +
+         "\nListen 127.0.0.1\nTimeout 30\nMaxClients 64\nLogLevel Error\n"
+         "Allow 127.0.0.1\nBasicAuth ada secret\nDisableViaHeader No\n" +
+         std::string(::geteuid() == 0 ? "User root\nGroup root\n" : "");
+}
+}  // namespace
+
+// Through a real proxy: plain http in absolute form, https through a CONNECT tunnel with TLS
+// end to end (the test CA still verifies nginx), proxy credentials from the proxy URL.
+EDDY_REAL_TEST(HttpClientPeers, ThroughTinyproxy) {
+  eddy_test::TempDir dir;
+  auto [made, _] = co_await eddy::to_thread(
+      eddy_test::run_command,
+      std::string(EDDY_TEST_SOURCE_DIR) + "/net/make_certs.sh " + dir.path() + " > /dev/null 2>&1");
+  EDDY_CO_ASSERT(made == 0);
+  std::uint16_t port = eddy_test::free_port(), tls_port = eddy_test::free_port();
+  std::string conf = nginx_conf(dir.path(), port);
+  conf.resize(conf.rfind('}'));  // reopen http {} for a TLS server
+  conf += "  server {\n    listen 127.0.0.1:" + std::to_string(tls_port) +
+          " ssl;\n    ssl_certificate " + dir / "server.pem" + ";\n    ssl_certificate_key " +
+          dir / "server.key" +
+          ";\n    location / { default_type text/plain; return 200 \"secure $host\"; }\n  }\n}\n";
+  co_await eddy::fs::write_file(dir / "nginx.conf", conf);
+  eddy_test::Process nginx("nginx -p " + dir.path() + " -e " + dir / "error.log" + " -c " +
+                           dir / "nginx.conf");
+  std::uint16_t proxy_port = eddy_test::free_port();
+  co_await eddy::fs::write_file(dir / "tinyproxy.conf", tinyproxy_conf(proxy_port));
+  eddy_test::Process proxy("tinyproxy -d -c " + dir / "tinyproxy.conf" + " 2> " +
+                           dir / "tinyproxy.log");
+  co_await eddy_test::connect_when_up(port);
+  co_await eddy_test::connect_when_up(tls_port);
+  co_await eddy_test::connect_when_up(proxy_port);
+
+  http::SessionOptions so;
+  so.proxy = "http://ada:secret@127.0.0.1:" + std::to_string(proxy_port);
+  so.connector.tls = eddy::net::TlsContext::client({.ca_file = dir / "ca.pem"});
+  http::Session s(so);
+  auto r = co_await s.get("http://127.0.0.1:" + std::to_string(port) + "/hello");
+  EXPECT_EQ(r.status(), 200);
+  EXPECT_NE(r.headers().get_or("Via", "").find("tinyproxy"), std::string_view::npos)
+      << "it went through the proxy";
+  EXPECT_EQ(co_await r.text(), "Hello, World!");
+  for (int i = 0; i < 3; ++i) {
+    auto t = co_await s.get("https://localhost:" + std::to_string(tls_port) + "/x");
+    EXPECT_EQ(t.status(), 200);
+    EXPECT_EQ(co_await t.text(), "secure localhost");
+  }
+  EXPECT_EQ(s.connections_opened(), 2u) << "one to the proxy for http, one tunnel kept alive";
+  co_await s.close();
+
+  http::SessionOptions wrong = so;
+  wrong.proxy = "http://ada:nope@127.0.0.1:" + std::to_string(proxy_port);
+  http::Session bad(wrong);
+  auto denied = co_await bad.get("http://127.0.0.1:" + std::to_string(port) + "/hello");
+  EXPECT_TRUE(denied.status() == 407 || denied.status() == 401)  // tinyproxy 1.11 says 401
+      << denied.status();
+  co_await denied.read();
+  bool refused = false;
+  try {
+    co_await bad.get("https://localhost:" + std::to_string(tls_port) + "/x");
+  } catch (const http::HttpError& e) {
+    refused = std::string_view(e.what()).find("refused CONNECT") != std::string_view::npos;
+  }
+  EXPECT_TRUE(refused) << "CONNECT refused, with the proxy's status in the error";
+  co_await bad.close();
 }
