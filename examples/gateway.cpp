@@ -62,6 +62,15 @@ struct Backends {
   std::chrono::milliseconds budget{};
 };
 
+// 3 attempts on 503 (and the other retryable answers), 20 ms then 40 ms apart, with jitter.
+http::RetryOptions retry_on_503() {
+  http::RetryOptions r;
+  r.attempts = 3;
+  r.base_delay = 20ms;
+  r.jitter = 0.5;
+  return r;
+}
+
 // One service's part of the dashboard, or null when it failed or ran out of time.
 Task<json> section(Backends& b, std::size_t i, std::string simulate) {
   auto call = [&]() -> Task<json> {
@@ -69,11 +78,7 @@ Task<json> section(Backends& b, std::size_t i, std::string simulate) {
     http::RequestOptions o;
     if (!simulate.empty() && b.urls[i].first == "recommendations")
       o.params.add("simulate", simulate);
-    http::RetryOptions retry;
-    retry.attempts = 3;
-    retry.base_delay = 20ms;
-    retry.jitter = 0.5;
-    o.retry = retry;
+    o.retry = retry_on_503();
     o.raise_for_status = true;
     http::ClientResponse r = co_await b.session->get(b.urls[i].second, std::move(o));
     co_return co_await r.json();
