@@ -101,6 +101,7 @@ struct Exchange {
   bool eof = false;
   bool failed = false;
   std::string excerpt;                     // the body's start, for ClientResponseError
+  std::string line_buf, line_out;          // read_line's partial line, and its hand-back
   std::unique_ptr<Decompressor> inflater;  // Content-Encoding gzip, deflate or br
 
   ~Exchange() { finish(); }
@@ -206,6 +207,11 @@ Task<std::string_view> ClientResponse::read_chunk() {
     x.stream.consume(x.pending);
     x.pending = 0;
   }
+  if (!x.line_buf.empty()) {  // what read_line took but has not returned yet comes first
+    x.line_out = std::move(x.line_buf);
+    x.line_buf.clear();
+    co_return x.line_out;
+  }
   for (;;) {
     if (x.inflater) {
       std::string_view out;
@@ -267,6 +273,44 @@ Task<std::string> ClientResponse::read() {
     out.append(piece);
   }
   co_return out;
+}
+
+Task<std::optional<std::string>> ClientResponse::read_line(std::size_t max) {
+  if (!x_) co_return std::nullopt;
+  for (;;) {
+    std::string& buf = x_->line_buf;
+    if (auto nl = buf.find('\n'); nl != std::string::npos) {
+      std::string line = buf.substr(0, nl > 0 && buf[nl - 1] == '\r' ? nl - 1 : nl);
+      buf.erase(0, nl + 1);
+      co_return line;
+    }
+    if (buf.size() > max) {
+      x_->failed = true;
+      throw ProtocolError(
+          400, fmt::format("a line longer than {} bytes in the body of {}", max, x_->url_text));
+    }
+    std::string got = std::move(buf);  // out of the way: read_chunk hands line_buf back first
+    buf.clear();
+    std::string_view piece = co_await read_chunk();
+    if (piece.empty()) {
+      if (got.empty()) co_return std::nullopt;
+      co_return got;  // the last line, without a newline
+    }
+    got.append(piece);
+    x_->line_buf = std::move(got);
+  }
+}
+
+std::vector<SetCookie> ClientResponse::cookies() const {
+  std::vector<SetCookie> out;
+  if (!x_) return out;
+  for (std::string_view v : x_->head.headers.get_all("Set-Cookie")) {
+    try {
+      out.push_back(SetCookie::parse(v));
+    } catch (const CookieError&) {
+    }
+  }
+  return out;
 }
 
 std::string ClientResponse::charset() const {
@@ -519,7 +563,11 @@ Task<> acquire_connection(detail::Exchange& x, detail::Pool& pool, const Url& ur
   }
   net::ConnectOptions co;
   co.timeout = t.sock_connect;
-  x.stream = co_await net::connect(std::move(addrs), co);
+  try {
+    x.stream = co_await net::connect(std::move(addrs), co);
+  } catch (const TimeoutError&) {
+    detail::timed_out("sock_connect", t.sock_connect, x.method, x.url_text);
+  }
   if (url.scheme() == "https") {
     if (proxy) co_await open_tunnel(x.stream, url, *proxy);
     net::TlsConnectOptions tls;
@@ -690,6 +738,10 @@ Task<ClientResponse> Session::send(const std::string& method, const Url& url,
     key += " via " + proxy->url.authority();
   std::string cookies =
       options_.cookies ? jar_.header_for(url, std::chrono::system_clock::now()) : std::string();
+  for (auto& [name, value] : o.cookies) {
+    if (!cookies.empty()) cookies += "; ";
+    cookies.append(name).append("=").append(value);
+  }
   std::string wire = serialize_request(method, url, options_.headers, o, cookies,
                                        via_proxy ? proxy->auth : std::string(), via_proxy);
   TimePoint total_deadline =

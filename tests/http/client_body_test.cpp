@@ -355,3 +355,134 @@ EDDY_TEST(HttpClientBody, TraceHooksFireInOrder) {
   co_await s.close();
   co_await srv.shutdown();
 }
+
+// read_line over pieces that split lines anywhere; cookies() of a response; per-request
+// cookies after the jar's; OPTIONS.
+EDDY_TEST(HttpClientBody, LinesCookiesAndOptions) {
+  http::App app;
+  app.get("/lines", [](http::Request&) -> Task<http::Response> {
+    co_return http::Response::stream([](http::BodyWriter& w) -> Task<> {
+      for (const char* piece : {"on", "e\r\ntw", "o\n", "\nthree"}) {
+        co_await w.write(piece);
+        co_await eddy::sleep(1ms);
+      }
+    });
+  });
+  app.get("/set", [](http::Request&) -> Task<http::Response> {
+    http::Response r = http::Response::text("set");
+    r.headers.add("Set-Cookie", "sid=abc; Path=/; HttpOnly");
+    r.headers.add("Set-Cookie", "theme=dark");
+    r.headers.add("Set-Cookie", "=no name");
+    co_return r;
+  });
+  app.any("/who", [](http::Request& r) -> Task<http::Response> {
+    co_return http::Response::text(std::string(r.method()) + " " +
+                                   std::string(r.header("Cookie").value_or("-")));
+  });
+  auto srv = co_await http::serve(app, local_server());
+  http::Session s(base(srv.port()));
+
+  auto r = co_await s.get("/lines");
+  std::vector<std::string> lines;
+  while (auto line = co_await r.read_line()) lines.push_back(*line);
+  EXPECT_EQ(lines, (std::vector<std::string>{"one", "two", "", "three"}));
+  r = co_await s.get("/lines");
+  EXPECT_EQ(co_await r.read_line(), std::optional<std::string>("one"));
+  EXPECT_EQ(co_await r.read(), "two\n\nthree") << "read() goes on where read_line stopped";
+  r = co_await s.get("/lines");
+  EXPECT_EQ(co_await r.read_line(4), std::optional<std::string>("one"));
+  EXPECT_EQ(co_await r.read_line(4), std::optional<std::string>("two"));
+  EXPECT_EQ(co_await r.read_line(4), std::optional<std::string>(""));
+  EXPECT_THROW(co_await r.read_line(4), http::ProtocolError) << "'three' is longer than 4";
+
+  r = co_await s.get("/set");
+  auto cookies = r.cookies();
+  EXPECT_EQ(cookies.size(), 2u) << "the nameless one is skipped";
+  if (cookies.size() == 2) {
+    EXPECT_EQ(cookies[0].name, "sid");
+    EXPECT_TRUE(cookies[0].http_only);
+    EXPECT_EQ(cookies[1].value, "dark");
+  }
+  co_await r.read();
+  http::RequestOptions o;
+  o.cookies = {{"extra", "1"}};
+  r = co_await s.options("/who", std::move(o));
+  EXPECT_EQ(co_await r.text(), "OPTIONS sid=abc; theme=dark; extra=1");
+  r = co_await s.get("/who");
+  EXPECT_EQ(co_await r.text(), "GET sid=abc; theme=dark") << "per-request cookies are not kept";
+  co_await s.close();
+  co_await srv.shutdown();
+}
+
+// sock_connect against a connect that never completes (a full listen backlog), and
+// sock_read / total against a server that stalls in the middle of the body.
+EDDY_TEST(HttpClientBody, ConnectAndMidBodyStallsTimeOut) {
+  namespace net = eddy::net;
+  net::ListenOptions lo;
+  lo.backlog = 0;
+  auto full = net::Listener::bind(*net::SocketAddress::parse("127.0.0.1", 0), lo);
+  std::vector<net::Stream> fillers;
+  for (int i = 0; i < 8; ++i) {
+    auto c = co_await eddy::move_on_after(50ms, net::connect(full.local_address()));
+    if (!c) break;
+    fillers.push_back(std::move(*c));
+  }
+  std::size_t fds = eddy_test::open_fd_count();
+  http::SessionOptions so;
+  so.timeout.sock_connect = 300ms;
+  http::Session s(so);
+  std::string url = "http://127.0.0.1:" + std::to_string(full.local_address().port()) + "/x";
+  auto start = eddy::now();
+  std::string what;
+  try {
+    co_await s.get(url);
+  } catch (const eddy::TimeoutError& e) {
+    what = e.what();
+  }
+  EXPECT_EQ(eddy::now() - start, 300ms);
+  EXPECT_NE(what.find("sock_connect timeout (300 ms) on GET " + url), std::string::npos) << what;
+  EXPECT_EQ(eddy_test::open_fd_count(), fds) << "the half-open socket was closed";
+
+  auto stall = net::Listener::bind(*net::SocketAddress::parse("127.0.0.1", 0));
+  auto serve_part = [&]() -> Task<> {
+    std::vector<net::Stream> held;
+    for (;;) {
+      net::Stream c = co_await stall.accept();
+      while (c.buffered().find("\r\n\r\n") == std::string_view::npos)
+        if (!co_await c.fill()) break;
+      c.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+      co_await c.drain();
+      held.push_back(std::move(c));  // and nothing more
+    }
+  };
+  auto server = eddy::spawn(serve_part());
+  std::string stall_url = "http://127.0.0.1:" + std::to_string(stall.local_address().port()) + "/";
+  http::RequestOptions o;
+  o.timeout = http::ClientTimeout{.total = 0ms, .sock_read = 2s};
+  auto r = co_await s.get(stall_url, std::move(o));
+  EXPECT_EQ(co_await r.read_chunk(), "0123456789");
+  start = eddy::now();
+  what.clear();
+  try {
+    co_await r.read();
+  } catch (const eddy::TimeoutError& e) {
+    what = e.what();
+  }
+  EXPECT_EQ(eddy::now() - start, 2s);
+  EXPECT_NE(what.find("sock_read timeout (2000 ms)"), std::string::npos) << what;
+  o = {};
+  o.timeout = http::ClientTimeout{.total = 5s};
+  start = eddy::now();
+  what.clear();
+  try {
+    r = co_await s.get(stall_url, std::move(o));
+    co_await r.read();
+  } catch (const eddy::TimeoutError& e) {
+    what = e.what();
+  }
+  EXPECT_EQ(eddy::now() - start, 5s) << "total covers reading the body";
+  EXPECT_NE(what.find("total timeout (5000 ms)"), std::string::npos) << what;
+  server.cancel();
+  EXPECT_THROW(co_await std::move(server), eddy::TaskCancelled);
+  co_await s.close();
+}

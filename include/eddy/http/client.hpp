@@ -171,6 +171,8 @@ struct RequestOptions {
   // on redirects, like any Authorization header).
   std::optional<std::pair<std::string, std::string>> auth{};
   std::optional<std::string> proxy{};  // default: the session's; "" for none
+  // Cookies for this request only, sent after the jar's (name, value; not stored in the jar).
+  std::vector<std::pair<std::string, std::string>> cookies{};
 };
 
 // A response with status >= 400 when raise_for_status asked for it.
@@ -221,6 +223,11 @@ class ClientResponse {
   Task<nlohmann::json> json();  // ProtocolError if it is not JSON
   // The next piece of the body as it arrives, empty at the end; valid until the next call.
   Task<std::string_view> read_chunk();
+  // The next line of the body without its "\n" (or "\r\n"); the last line may lack one;
+  // nullopt at the end. A line longer than `max` is a ProtocolError (the body is not lines).
+  Task<std::optional<std::string>> read_line(std::size_t max = 1 << 20);
+  // The cookies this response set (its Set-Cookie fields; ones that do not parse are skipped).
+  std::vector<SetCookie> cookies() const;
   // Gives the connection back now: to the pool if the body has been read, closed otherwise.
   void release() noexcept;
 
@@ -255,6 +262,9 @@ class Session {
   }
   Task<ClientResponse> head(std::string url, RequestOptions o = {}) {
     return request("HEAD", std::move(url), std::move(o));
+  }
+  Task<ClientResponse> options(std::string url, RequestOptions o = {}) {
+    return request("OPTIONS", std::move(url), std::move(o));
   }
 
   // Closes every pooled connection; requests after this fail.
