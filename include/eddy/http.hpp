@@ -17,3 +17,4 @@
 #include "eddy/http/server.hpp"
 #include "eddy/http/status.hpp"
 #include "eddy/http/url.hpp"
+#include "eddy/http/websocket.hpp"

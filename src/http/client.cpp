@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -19,6 +20,8 @@
 #include "eddy/sync/semaphore.hpp"
 #include "eddy/time.hpp"
 #include "gzip.hpp"
+#include "ws/core.hpp"
+#include "ws/handshake.hpp"
 
 namespace eddy::http {
 
@@ -523,7 +526,7 @@ Task<> respect_rate_limit(detail::Pool& pool, const std::string& key, detail::Ex
 // A connection for `x`: permits first (fair, FIFO), then an idle pooled connection or a new one
 // (to the proxy, if any: for https, a CONNECT tunnel through it, then TLS with the origin).
 Task<> acquire_connection(detail::Exchange& x, detail::Pool& pool, const Url& url, ClientTimeout t,
-                          bool& reused, const ProxyRoute* proxy) {
+                          bool& reused, const ProxyRoute* proxy, bool fresh = false) {
   bool tracing = !pool.traces.empty();
   TraceEvent ev{.method = x.method, .url = url};
   Semaphore* host = pool.host_limit(x.key);
@@ -536,7 +539,7 @@ Task<> acquire_connection(detail::Exchange& x, detail::Pool& pool, const Url& ur
     ev.elapsed = since(t0);
     emit(pool, &TraceConfig::on_connection_queued_end, ev);
   }
-  if (auto idle = pool.take_idle(x.key)) {
+  if (auto idle = fresh ? std::nullopt : pool.take_idle(x.key)) {
     x.stream = std::move(*idle);
     reused = true;
     if (tracing) emit(pool, &TraceConfig::on_connection_reuseconn, ev);
@@ -834,6 +837,139 @@ Task<ClientResponse> Session::send(const std::string& method, const Url& url,
     if (resp.status() >= 400 && o.raise_for_status.value_or(false)) resp.raise_for_status();
     co_return resp;
   }
+}
+
+}  // namespace eddy::http
+
+namespace eddy::http {
+
+WsHandshakeError::WsHandshakeError(int status, std::string message)
+    : HttpError(std::move(message)), status_(status) {}
+
+Task<WebSocket> Session::ws_connect(std::string url_in, WebSocketOptions wo, RequestOptions o) {
+  detail::Pool& pool = *pool_;
+  if (pool.closed) throw InvalidStateError("eddy::http::Session is closed");
+  Url url =
+      options_.base_url.empty() ? Url::parse(url_in) : Url::parse(options_.base_url).join(url_in);
+  // ws and wss travel as http and https until the 101.
+  if (url.scheme() == "ws" || url.scheme() == "wss")
+    url = Url::parse((url.scheme() == "ws" ? "http" : "https") +
+                     url.str().substr(url.scheme().size()));
+  if (url.scheme() != "http" && url.scheme() != "https")
+    throw UrlError("eddy::http::Session::ws_connect: not a ws(s) URL: " + url_in);
+  if (!o.params.empty()) {
+    QueryParams q = url.query() ? QueryParams::parse(*url.query()) : QueryParams();
+    for (auto& [k, v] : o.params) q.add(k, v);
+    url = url.with_query(q);
+  }
+  ClientTimeout t = o.timeout.value_or(options_.timeout);
+  auto x = std::make_unique<detail::Exchange>();
+  x->pool = pool_;
+  x->key = url.scheme() + "://" + url.authority() + " websocket";
+  x->method = "GET";
+  x->url = url;
+  x->url_text = url.str();
+  x->sock_read = t.sock_read;
+  x->total_limit = t.total;
+  x->deadline = t.total.count() > 0 ? eddy::detail::deadline_after(t.total) : TimePoint::max();
+  std::optional<ProxyRoute> proxy = parse_proxy(o.proxy ? *o.proxy : options_.proxy);
+  TimePoint connect_deadline = x->deadline;
+  if (t.connect.count() > 0)
+    connect_deadline = std::min(connect_deadline, eddy::detail::deadline_after(t.connect));
+  bool reused = false;
+  bool got = co_await move_on_at(
+      connect_deadline,
+      acquire_connection(*x, pool, url, t, reused, proxy ? &*proxy : nullptr, true));
+  if (!got) {
+    if (connect_deadline == x->deadline) detail::timed_out("total", t.total, "GET", x->url_text);
+    detail::timed_out("connect", t.connect, "GET", x->url_text);
+  }
+  // Plain ws through a proxy needs a tunnel as much as wss does (https ones have theirs).
+  if (proxy && url.scheme() == "http") co_await open_tunnel(x->stream, url, *proxy);
+
+  // The opening handshake (RFC 6455 §4.1).
+  unsigned char nonce[16];
+  RAND_bytes(nonce, sizeof nonce);
+  char key[25];
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(key), nonce, sizeof nonce);
+  std::string req = "GET " + url.target() + " HTTP/1.1\r\nHost: " + url.authority() +
+                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
+                    std::string(key, 24) + "\r\nSec-WebSocket-Version: 13\r\n";
+  if (!wo.protocols.empty()) {
+    req += "Sec-WebSocket-Protocol: ";
+    for (std::size_t i = 0; i < wo.protocols.size(); ++i) req += (i ? ", " : "") + wo.protocols[i];
+    req += "\r\n";
+  }
+  if (wo.compress) req += "Sec-WebSocket-Extensions: " + detail::deflate_offer() + "\r\n";
+  if (o.auth) req += "Authorization: " + basic_credentials(o.auth->first, o.auth->second) + "\r\n";
+  auto skip = [](std::string_view n) {
+    return iequals(n, "Host") || iequals(n, "Upgrade") || iequals(n, "Connection") ||
+           iequals(n, "Content-Length") || iequals(n, "Transfer-Encoding") ||
+           (n.size() > 14 && iequals(n.substr(0, 14), "Sec-WebSocket-"));
+  };
+  for (auto [n, v] : options_.headers)
+    if (!skip(n) && !o.headers.contains(n)) req.append(n).append(": ").append(v).append("\r\n");
+  for (auto [n, v] : o.headers)
+    if (!skip(n)) req.append(n).append(": ").append(v).append("\r\n");
+  std::string cookies =
+      options_.cookies ? jar_.header_for(url, std::chrono::system_clock::now()) : std::string();
+  if (!cookies.empty()) req += "Cookie: " + cookies + "\r\n";
+  req += "\r\n";
+  x->stream.write(req);
+  co_await x->stream.drain();
+  HeadParser parser(options_.limits);
+  for (;;) {
+    std::size_t n = parser.parse_response(x->stream.buffered(), x->head, "GET");
+    if (n) {
+      x->stream.consume(n);
+      break;
+    }
+    if (!co_await detail::fill(*x))
+      throw ConnectionError(ECONNRESET,
+                            "the server closed the connection during the WebSocket "
+                            "handshake with " +
+                                x->url_text);
+  }
+  const Headers& h = x->head.headers;
+  auto refuse = [&](std::string why) -> WsHandshakeError {
+    return WsHandshakeError(x->head.status,
+                            "WebSocket handshake with " + x->url_text + " failed: " + why);
+  };
+  if (x->head.status != 101)
+    throw refuse(fmt::format("status {} {}", x->head.status, x->head.reason()));
+  if (!detail::has_header_token(h, "Upgrade", "websocket") ||
+      !detail::has_header_token(h, "Connection", "upgrade"))
+    throw refuse("no Upgrade: websocket in the answer");
+  if (h.get_or("Sec-WebSocket-Accept", "") != detail::ws_accept_key(std::string_view(key, 24)))
+    throw refuse("wrong Sec-WebSocket-Accept");
+  std::string protocol(h.get_or("Sec-WebSocket-Protocol", ""));
+  if (!protocol.empty() &&
+      std::find(wo.protocols.begin(), wo.protocols.end(), protocol) == wo.protocols.end())
+    throw refuse("a subprotocol that was not offered: " + protocol);
+  std::optional<detail::DeflateParams> deflate;
+  std::string extensions = detail::joined(h, "Sec-WebSocket-Extensions");
+  if (!extensions.empty()) {
+    if (!wo.compress) throw refuse("an extension that was not offered");
+    try {
+      deflate = detail::parse_deflate_answer(extensions);
+    } catch (const std::invalid_argument& e) {
+      throw refuse(e.what());
+    }
+  }
+  if (options_.cookies) {
+    auto now = std::chrono::system_clock::now();
+    for (std::string_view c : h.get_all("Set-Cookie")) jar_.update(url, c, now);
+  }
+
+  auto core = std::make_unique<detail::WsCore>();
+  core->owned = std::move(x->stream);
+  core->s = &core->owned;
+  core->client = true;
+  core->opts = std::move(wo);
+  core->protocol = std::move(protocol);
+  if (deflate) core->deflate = std::make_unique<detail::MessageDeflate>(*deflate);
+  core->init_heartbeat();
+  co_return WebSocket(std::move(core));
 }
 
 }  // namespace eddy::http

@@ -91,6 +91,7 @@ Connection::~Connection() {
 void Connection::stop_if_idle() noexcept {
   stop_requested_ = true;
   if (idle_scope_) idle_scope_->cancel();
+  if (shutdown_hook_) std::exchange(shutdown_hook_, nullptr)();
 }
 
 const std::string& Connection::remote() {
@@ -200,6 +201,10 @@ Task<> Connection::run() {
     if (pending_consume_) {
       s_.consume(pending_consume_);
       pending_consume_ = 0;
+    }
+    if (resp.upgrade_fn && resp.status == 101) {
+      co_await run_upgrade(resp);
+      co_return;
     }
     if (resp.stream_fn) {
       co_await send_stream(resp, keep, head_only);
@@ -361,12 +366,25 @@ void Connection::serialize(const Response& resp, bool keep, bool head_only, Fram
     append_number(o, length ? *length : resp.body.size());
     o.append("\r\n");
   }
-  if (!keep)
+  if (resp.status == 101)
+    o.append("Connection: Upgrade\r\n");
+  else if (!keep)
     o.append("Connection: close\r\n");
   else if (req_.version_minor() == 0)
     o.append("Connection: keep-alive\r\n");
   o.append("\r\n");
   if (has_body && !head_only && framing == Framing::length && !length) o.append(resp.body);
+}
+
+// 101: the head goes out, then the stream is the upgrade's (a WebSocket) until it returns.
+// Bytes the client sent after the head stay buffered for it.
+Task<> Connection::run_upgrade(Response& resp) {
+  serialize(resp, true, false, Framing::length);
+  flush_out();
+  if (server_.opts.access_log) log_access(resp, 0);
+  Response::UpgradeFn fn = std::move(resp.upgrade_fn);
+  co_await fn(s_);
+  shutdown_hook_ = nullptr;
 }
 
 namespace {
@@ -522,6 +540,10 @@ namespace eddy::http {
 Task<std::string> Request::body() {
   if (!conn_) co_return std::string();
   co_return co_await conn_->read_body();
+}
+
+void Request::on_shutdown(std::function<void()> fn) {
+  if (conn_) conn_->on_shutdown(std::move(fn));
 }
 
 Task<std::string_view> Request::read_chunk() {

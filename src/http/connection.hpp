@@ -48,8 +48,10 @@ class Connection {
   const Headers& trailers() const noexcept { return body_.trailers(); }
   const std::string& remote();
 
-  // Shutdown: a connection waiting for its next request stops waiting.
+  // Shutdown: a connection waiting for its next request stops waiting; a long-lived answer
+  // that asked to hear of it (Request::on_shutdown) is told.
   void stop_if_idle() noexcept;
+  void on_shutdown(std::function<void()> fn) { shutdown_hook_ = std::move(fn); }
 
   Connection* prev = nullptr;
   Connection* next = nullptr;
@@ -68,6 +70,7 @@ class Connection {
   void serialize(const Response& resp, bool keep, bool head_only, Framing framing,
                  const std::uint64_t* length = nullptr);
   Task<> send_file(Response& resp, bool& keep, bool head_only);
+  Task<> run_upgrade(Response& resp);
   // Whether to gzip `resp` for this request (adding Vary and Content-Encoding as needed).
   bool wants_gzip(Response& resp);
   void compress_body(Response& resp);
@@ -90,6 +93,7 @@ class Connection {
   std::string remote_;
   eddy::detail::ScopeGuard* idle_scope_ = nullptr;
   bool stop_requested_ = false;
+  std::function<void()> shutdown_hook_;
 };
 
 }  // namespace eddy::http::detail

@@ -51,6 +51,7 @@
 #include "eddy/http/headers.hpp"
 #include "eddy/http/parser.hpp"
 #include "eddy/http/url.hpp"
+#include "eddy/http/websocket.hpp"
 #include "eddy/net/address.hpp"
 #include "eddy/net/tls.hpp"
 #include "eddy/task.hpp"
@@ -266,6 +267,12 @@ class Session {
   Task<ClientResponse> options(std::string url, RequestOptions o = {}) {
     return request("OPTIONS", std::move(url), std::move(o));
   }
+
+  // A WebSocket to `url` (ws:// or wss://) on a new connection made with the session's
+  // connector, proxy, cookies, default headers and timeouts (total and sock_read bound the
+  // handshake). Throws WsHandshakeError (with the status) when the server does not answer
+  // with a valid 101. The WebSocket is not counted in `limit` once open.
+  Task<WebSocket> ws_connect(std::string url, WebSocketOptions ws = {}, RequestOptions o = {});
 
   // Closes every pooled connection; requests after this fail.
   Task<> close();

@@ -37,6 +37,10 @@
 #include "eddy/http/url.hpp"
 #include "eddy/task.hpp"
 
+namespace eddy::net {
+class Stream;
+}
+
 namespace eddy::http {
 
 class App;
@@ -102,6 +106,9 @@ class Request {
   // valid until the next call.
   Task<std::string_view> read_chunk();
   const Headers& trailers() const noexcept;
+  // For long-lived answers (WebSockets, event streams): `fn` runs once, synchronously, when
+  // the server begins a graceful shutdown, so the handler can say goodbye and return.
+  void on_shutdown(std::function<void()> fn);
 
   // For the server and tests.
   RequestHead& head() noexcept { return head_; }
@@ -148,6 +155,7 @@ class BodyWriter {
 class Response {
  public:
   using StreamFn = std::function<Task<>(BodyWriter&)>;
+  using UpgradeFn = std::function<Task<>(net::Stream&)>;
 
   Response() = default;
   explicit Response(int status_code) : status(status_code) {}
@@ -185,6 +193,9 @@ class Response {
   // What kind of body this is (for the server).
   StreamFn stream_fn;
   std::string file_path;
+  // 101 Switching Protocols (websocket_upgrade makes these): once the head is sent, the
+  // connection's stream belongs to `upgrade_fn` until it returns; then the connection closes.
+  UpgradeFn upgrade_fn;
 };
 
 }  // namespace eddy::http

@@ -41,6 +41,7 @@
 
 #include "eddy/http/message.hpp"
 #include "eddy/http/parser.hpp"
+#include "eddy/http/websocket.hpp"
 #include "eddy/net/tcp.hpp"
 #include "eddy/task.hpp"
 
@@ -75,6 +76,9 @@ class App {
   App& put(std::string_view pattern, Handler h) { return route("PUT", pattern, std::move(h)); }
   App& patch(std::string_view pattern, Handler h) { return route("PATCH", pattern, std::move(h)); }
   App& del(std::string_view pattern, Handler h) { return route("DELETE", pattern, std::move(h)); }
+  // A WebSocket endpoint: GET `pattern` with a valid handshake is answered 101 and
+  // `handler` runs on the open socket (see eddy/http/websocket.hpp); anything else is 400.
+  App& ws(std::string_view pattern, WsHandler handler, WebSocketOptions options = {});
   // Every method not routed otherwise for this pattern.
   App& any(std::string_view pattern, Handler h) { return route("*", pattern, std::move(h)); }
   // Serves the files under `directory` at `prefix` ("/static/app.js" -> directory/app.js), for

@@ -1,0 +1,433 @@
+// http::WebSocket: receiving (frames to messages, control frames, the close handshake, the
+// heartbeat) and sending (see eddy/http/websocket.hpp for the rules).
+#include <openssl/rand.h>
+
+#include <cstring>
+
+#include "core.hpp"
+#include "eddy/cancel.hpp"
+#include "eddy/error.hpp"
+
+namespace eddy::http {
+
+namespace detail {
+
+void WsCore::init_heartbeat() {
+  if (opts.heartbeat.count() > 0) next_ping = now() + opts.heartbeat;
+}
+
+void WsCore::mask_key(std::uint8_t out[4]) {
+  if (keys_left < 4) {
+    if (RAND_bytes(keys, sizeof keys) != 1) throw std::runtime_error("RAND_bytes failed");
+    keys_left = sizeof keys;
+  }
+  std::memcpy(out, keys + sizeof keys - keys_left, 4);
+  keys_left -= 4;
+}
+
+void WsCore::queue_frame(Opcode op, std::string_view payload, bool rsv1) {
+  if (!client) {  // server frames go unmasked: the header and the payload as they are
+    std::string head;
+    append_frame_header(head, op, true, rsv1, payload.size(), nullptr);
+    std::string_view pieces[2] = {head, payload};
+    s->write(std::span<const std::string_view>(pieces, payload.empty() ? 1 : 2));
+    return;
+  }
+  std::uint8_t mask[4];
+  mask_key(mask);
+  std::string frame;
+  frame.reserve(payload.size() + 14);
+  append_frame_header(frame, op, true, rsv1, payload.size(), mask);
+  std::size_t at = frame.size();
+  frame.append(payload);
+  apply_mask(frame.data() + at, payload.size(), mask, 0);
+  s->write(frame);
+}
+
+void WsCore::fail(std::uint16_t code, std::string_view reason) {
+  if (closed) return;
+  if (!close_sent) {
+    close_sent = true;
+    std::string payload;
+    payload.push_back(static_cast<char>(code >> 8));
+    payload.push_back(static_cast<char>(code & 0xFF));
+    payload.append(reason.substr(0, 123));
+    try {
+      queue_frame(Opcode::close, payload);
+    } catch (const std::exception&) {
+      // the connection is already gone: nothing to tell the peer
+    }
+  }
+  finish(code, reason);
+}
+
+void WsCore::finish(std::uint16_t code, std::string_view reason) {
+  if (closed) return;
+  closed = true;
+  close_code = code;
+  close_reason = std::string(reason);
+  closed_event.set();
+}
+
+namespace {
+
+// Waits for more bytes, pinging a quiet peer on the heartbeat; false at EOF or when the
+// heartbeat gave up (then the socket is finished with 1006).
+Task<bool> wait_bytes(WsCore& c) {
+  if (c.next_ping == TimePoint::max() && c.pong_due == TimePoint::max())
+    co_return co_await c.s->fill();
+  for (;;) {
+    TimePoint d = std::min(c.next_ping, c.pong_due);
+    std::optional<bool> got = co_await move_on_at(d, c.s->fill());
+    if (got) {
+      if (*got && c.pong_due == TimePoint::max()) c.next_ping = now() + c.opts.heartbeat;
+      co_return *got;
+    }
+    if (now() >= c.pong_due) {
+      c.finish(1006, "no pong within half the heartbeat");
+      co_return false;
+    }
+    c.queue_frame(Opcode::ping, {});
+    c.pong_due = now() + c.opts.heartbeat / 2;
+    c.next_ping = TimePoint::max();
+  }
+}
+
+// The close frame's code and reason; false (with the code to fail with) if malformed.
+bool parse_close(std::string_view p, std::uint16_t& code, std::string& reason,
+                 std::uint16_t& fail_code) {
+  if (p.empty()) {
+    code = 1005;
+    return true;
+  }
+  if (p.size() == 1) {
+    fail_code = 1002;
+    return false;
+  }
+  code = static_cast<std::uint16_t>((std::uint8_t(p[0]) << 8) | std::uint8_t(p[1]));
+  if (!valid_close_code(code)) {
+    fail_code = 1002;
+    return false;
+  }
+  reason = std::string(p.substr(2));
+  if (!Utf8Validator::valid(reason)) {
+    fail_code = 1007;
+    return false;
+  }
+  return true;
+}
+
+// After a failure or the peer's close: our side of the transport. The client closes its
+// socket (flushing the close frame); the server flushes and leaves closing to the HTTP
+// connection, which ends when the handler returns.
+Task<> end_transport(WsCore& c) {
+  try {
+    if (c.client)
+      co_await move_on_after(c.opts.close_timeout, c.owned.close());
+    else
+      co_await move_on_after(c.opts.close_timeout, c.s->flush());
+  } catch (const Error&) {
+    // already broken: nothing left to flush
+  }
+  if (c.client) c.owned.abort();
+}
+
+}  // namespace
+
+// One frame from the buffer, whole: a message when one completes, nothing otherwise.
+// Consumes the frame. Sets c.closed on a close frame or a violation.
+std::optional<WsMessage> take_frame(WsCore& c, const FrameHeader& h) {
+  net::Stream& s = *c.s;
+  std::string_view raw = s.buffered().substr(h.header_size, h.length);
+  std::size_t frame_size = h.header_size + h.length;
+  if (h.masked == c.client) {
+    c.fail(1002, c.client ? "a masked frame from the server" : "an unmasked frame from the client");
+    return std::nullopt;
+  }
+  auto unmasked = [&](std::string& into) {
+    std::size_t at = into.size();
+    into.append(raw);
+    if (h.masked) apply_mask(into.data() + at, raw.size(), h.mask, 0);
+  };
+  if (is_control(h.opcode)) {
+    std::string payload;
+    unmasked(payload);
+    s.consume(frame_size);
+    if (h.opcode == Opcode::close) {
+      std::uint16_t code = 0, bad = 0;
+      std::string reason;
+      if (!parse_close(payload, code, reason, bad)) {
+        c.fail(bad, bad == 1007 ? "close reason is not UTF-8" : "malformed close frame");
+        return std::nullopt;
+      }
+      if (!c.close_sent) {  // echo it (RFC 6455 §5.5.1), then we are done
+        c.close_sent = true;
+        std::string echo;
+        if (code != 1005) {
+          echo.push_back(static_cast<char>(code >> 8));
+          echo.push_back(static_cast<char>(code & 0xFF));
+        }
+        try {
+          c.queue_frame(Opcode::close, echo);
+        } catch (const std::exception&) {
+        }
+      }
+      c.finish(code, reason);
+      return std::nullopt;
+    }
+    if (h.opcode == Opcode::ping) {
+      if (c.opts.autoping) {
+        if (!c.close_sent) c.queue_frame(Opcode::pong, payload);
+        return std::nullopt;
+      }
+      return WsMessage{WsMessage::ping, std::move(payload)};
+    }
+    c.pong_due = TimePoint::max();  // a pong: the heartbeat is answered
+    if (c.opts.heartbeat.count() > 0) c.next_ping = now() + c.opts.heartbeat;
+    if (c.opts.autoping) return std::nullopt;
+    return WsMessage{WsMessage::pong, std::move(payload)};
+  }
+
+  // Data frames: the first of a message (text or binary) or the next of one (continuation).
+  if (h.opcode == Opcode::continuation) {
+    if (!c.message_op) {
+      c.fail(1002, "a continuation frame with no message to continue");
+      return std::nullopt;
+    }
+    if (h.rsv1) {
+      c.fail(1002, "rsv1 on a continuation frame");
+      return std::nullopt;
+    }
+  } else {
+    if (c.message_op) {
+      c.fail(1002, "a new message before the last one ended");
+      return std::nullopt;
+    }
+    c.message_op = h.opcode;
+    c.message_compressed = h.rsv1;
+    c.message.clear();
+    c.utf8.reset();
+  }
+  std::size_t before = c.message.size();
+  unmasked(c.message);
+  s.consume(frame_size);
+  bool text = *c.message_op == Opcode::text;
+  if (text && !c.message_compressed && !c.utf8.feed(std::string_view(c.message).substr(before))) {
+    c.fail(1007, "text that is not UTF-8");
+    return std::nullopt;
+  }
+  if (!h.fin) return std::nullopt;
+
+  // The message is complete.
+  WsMessage m{text ? WsMessage::text : WsMessage::binary, {}};
+  if (c.message_compressed) {
+    std::string out;
+    bool fits = false;
+    try {
+      fits = c.deflate->decompress(c.message, true, out, c.opts.max_message_size);
+    } catch (const std::exception&) {
+      c.fail(1007, "a corrupt compressed message");
+      return std::nullopt;
+    }
+    if (!fits) {
+      c.fail(1009, "message too big");
+      return std::nullopt;
+    }
+    if (text && !Utf8Validator::valid(out)) {
+      c.fail(1007, "text that is not UTF-8");
+      return std::nullopt;
+    }
+    m.data = std::move(out);
+  } else {
+    if (text && !c.utf8.complete()) {
+      c.fail(1007, "text that ends inside a UTF-8 sequence");
+      return std::nullopt;
+    }
+    m.data = std::move(c.message);
+  }
+  c.message.clear();
+  c.message_op.reset();
+  return m;
+}
+
+}  // namespace detail
+
+using detail::Opcode;
+
+WebSocket::WebSocket() noexcept = default;
+WebSocket::WebSocket(std::unique_ptr<detail::WsCore> core) noexcept : c_(std::move(core)) {}
+WebSocket::WebSocket(WebSocket&&) noexcept = default;
+WebSocket& WebSocket::operator=(WebSocket&&) noexcept = default;
+WebSocket::~WebSocket() {
+  if (c_ && c_->client) c_->owned.abort();
+}
+
+Task<std::optional<WsMessage>> WebSocket::receive() {
+  if (!c_) co_return std::nullopt;
+  detail::WsCore& c = *c_;
+  if (c.receiving) throw InvalidStateError("eddy::http::WebSocket: receive() is already waiting");
+  c.receiving = true;
+  struct Done {
+    detail::WsCore& c;
+    ~Done() { c.receiving = false; }
+  } done{c};
+  for (;;) {
+    if (c.closed) co_return std::nullopt;
+    detail::FrameHeader h;
+    detail::FrameError err{};
+    // A data frame may carry what is left of the message's budget (its compressed form
+    // cannot be larger than the message is allowed to be, either).
+    std::uint64_t budget = c.opts.max_message_size -
+                           std::min(c.opts.max_message_size, c.message_op ? c.message.size() : 0);
+    bool ok = detail::parse_frame_header(c.s->buffered(), c.deflate != nullptr, budget, h, err);
+    if (!ok) {
+      c.fail(err.code, err.what);
+      co_await detail::end_transport(c);
+      co_return std::nullopt;
+    }
+    if (h.header_size && c.s->buffered().size() >= h.header_size + h.length) {
+      std::optional<WsMessage> m = detail::take_frame(c, h);
+      if (c.closed) {
+        co_await detail::end_transport(c);
+        co_return std::nullopt;
+      }
+      if (m) {
+        if (c.opts.heartbeat.count() > 0 && c.pong_due == TimePoint::max())
+          c.next_ping = now() + c.opts.heartbeat;
+        co_return m;
+      }
+      continue;
+    }
+    bool got = false;
+    try {
+      got = co_await detail::wait_bytes(c);
+    } catch (const ConnectionError&) {
+      got = false;
+    }
+    if (!got) {
+      c.finish(1006, "the connection ended without a close frame");
+      if (c.client) c.owned.abort();
+      co_return std::nullopt;
+    }
+  }
+}
+
+namespace {
+void check_open(const detail::WsCore* c) {
+  if (!c || c->closed || c->close_sent) throw InvalidStateError("eddy::http::WebSocket is closed");
+}
+}  // namespace
+
+Task<> WebSocket::send_text(std::string_view text) {
+  check_open(c_.get());
+  if (c_->deflate)
+    c_->queue_frame(Opcode::text, c_->deflate->compress(text), true);
+  else
+    c_->queue_frame(Opcode::text, text);
+  co_await c_->s->drain();
+}
+
+Task<> WebSocket::send_binary(std::string_view data) {
+  check_open(c_.get());
+  if (c_->deflate)
+    c_->queue_frame(Opcode::binary, c_->deflate->compress(data), true);
+  else
+    c_->queue_frame(Opcode::binary, data);
+  co_await c_->s->drain();
+}
+
+Task<> WebSocket::ping(std::string_view payload) {
+  check_open(c_.get());
+  if (payload.size() > 125) throw std::invalid_argument("a ping carries at most 125 bytes");
+  c_->queue_frame(Opcode::ping, payload);
+  co_await c_->s->drain();
+}
+
+Task<> WebSocket::pong(std::string_view payload) {
+  check_open(c_.get());
+  if (payload.size() > 125) throw std::invalid_argument("a pong carries at most 125 bytes");
+  c_->queue_frame(Opcode::pong, payload);
+  co_await c_->s->drain();
+}
+
+bool WebSocket::try_send(std::string_view data, bool binary) {
+  if (!c_ || c_->closed || c_->close_sent) return false;
+  if (c_->s->write_buffer_size() > c_->opts.max_queued) return false;
+  Opcode op = binary ? Opcode::binary : Opcode::text;
+  try {
+    if (c_->deflate)
+      c_->queue_frame(op, c_->deflate->compress(data), true);
+    else
+      c_->queue_frame(op, data);
+  } catch (const Error&) {
+    return false;  // the connection broke: the receiving side will see it
+  }
+  return true;
+}
+
+Task<> WebSocket::close(std::uint16_t code, std::string_view reason) {
+  if (!c_ || c_->closed) co_return;
+  detail::WsCore& c = *c_;
+  if (!c.close_sent) {
+    c.close_sent = true;
+    std::string payload;
+    payload.push_back(static_cast<char>(code >> 8));
+    payload.push_back(static_cast<char>(code & 0xFF));
+    payload.append(reason.substr(0, 123));
+    try {
+      c.queue_frame(Opcode::close, payload);
+    } catch (const Error&) {
+      c.finish(1006, "the connection is gone");
+      co_return;
+    }
+  }
+  if (c.receiving) {  // the receiving task will see the peer's close frame
+    co_await move_on_after(c.opts.close_timeout, c.closed_event.wait());
+  } else {
+    // Read (and drop) what the peer still sends, until its close frame. (Not
+    // `while (co_await receive())`: GCC 12 miscompiles a co_await in a loop condition whose
+    // result (an optional<WsMessage>) needs destroying.)
+    TimePoint deadline = eddy::detail::deadline_after(c.opts.close_timeout);
+    while (!c.closed) {
+      std::optional<std::optional<WsMessage>> got = co_await move_on_at(deadline, receive());
+      if (!got) break;
+    }
+  }
+  if (!c.closed) c.finish(1006, "no close frame from the peer in time");
+  co_await detail::end_transport(c);
+}
+
+void WebSocket::try_close(std::uint16_t code, std::string_view reason) noexcept {
+  if (!c_ || c_->closed || c_->close_sent) return;
+  c_->close_sent = true;
+  std::string payload;
+  payload.push_back(static_cast<char>(code >> 8));
+  payload.push_back(static_cast<char>(code & 0xFF));
+  payload.append(reason.substr(0, 123));
+  try {
+    c_->queue_frame(Opcode::close, payload);
+  } catch (const std::exception&) {
+    c_->finish(1006, "the connection is gone");
+  }
+}
+
+bool WebSocket::closed() const noexcept {
+  return !c_ || c_->closed;
+}
+std::uint16_t WebSocket::close_code() const noexcept {
+  return c_ ? c_->close_code : 1006;
+}
+std::string_view WebSocket::close_reason() const noexcept {
+  return c_ ? std::string_view(c_->close_reason) : std::string_view();
+}
+std::string_view WebSocket::protocol() const noexcept {
+  return c_ ? std::string_view(c_->protocol) : std::string_view();
+}
+bool WebSocket::compressed() const noexcept {
+  return c_ && c_->deflate;
+}
+std::size_t WebSocket::queued() const noexcept {
+  return c_ && c_->s ? c_->s->write_buffer_size() : 0;
+}
+
+}  // namespace eddy::http
