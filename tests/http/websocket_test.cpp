@@ -386,3 +386,62 @@ EDDY_TEST(WebSocket, TrySendRefusesASlowReader) {
   done.set();
   co_await srv.shutdown();
 }
+
+// A hub's broadcast reaches every reader; a member that stops reading is closed (1008) once
+// its queue passes max_queued, and its handler ends after close_timeout, while the others
+// get every message.
+EDDY_TEST(WebSocket, HubBroadcastsAndDropsTheSlowReader) {
+  http::WsHub hub;
+  http::WebSocketOptions so;
+  so.max_queued = 256 * 1024;
+  so.max_message_size = 1 << 20;
+  so.compress = false;
+  so.close_timeout = 2s;
+  int ended = 0;
+  http::App app;
+  app.ws(
+      "/ws",
+      [&](http::Request&, http::WebSocket& ws) -> Task<> {
+        auto member = hub.join("room", ws);
+        for (;;) {
+          auto m = co_await ws.receive();
+          if (!m) break;
+          hub.broadcast(member.room(), m->data, false, &ws);
+        }
+        ++ended;
+      },
+      so);
+  auto srv = co_await http::serve(app, local());
+  http::Session s;
+  http::WebSocket a = co_await s.ws_connect(ws_url(srv));
+  http::WebSocket b = co_await s.ws_connect(ws_url(srv));
+  RawClient slow = co_await RawClient::open(srv.port());  // joins, never reads
+  while (hub.size("room") < 3) co_await eddy::sleep(1ms);
+
+  // 20 MB: more than the kernel's socket buffers hold for the silent client.
+  std::string piece(64 * 1024, 'm');
+  int got = 0;
+  auto read_b = [&]() -> Task<> {
+    for (int i = 0; i < 320; ++i) {
+      auto m = co_await b.receive();
+      if (!m) break;
+      got += m->data == piece;
+    }
+  };
+  auto reader = eddy::spawn(read_b());
+  for (int i = 0; i < 320; ++i) co_await a.send_text(piece);
+  co_await std::move(reader);
+  EXPECT_EQ(got, 320) << "the reading member got everything";
+  EXPECT_EQ(hub.dropped(), 1u) << "the slow one was dropped, once";
+  auto start = eddy::now();
+  while (ended < 1) co_await eddy::sleep(10ms);
+  // It was dropped before `start`, so its close_timeout ran out at most 2 s after it.
+  EXPECT_LE(eddy::now() - start, 2s + 10ms) << "its handler ended within close_timeout";
+  EXPECT_EQ(hub.size("room"), 2u) << "and it left the room";
+  co_await a.close();
+  co_await b.close();
+  while (ended < 3) co_await eddy::sleep(10ms);
+  EXPECT_EQ(hub.size("room"), 0u);
+  co_await s.close();
+  co_await srv.shutdown();
+}

@@ -38,6 +38,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "eddy/http/error.hpp"
@@ -105,6 +106,7 @@ class WebSocket {
   void try_close(std::uint16_t code = 1000, std::string_view reason = {}) noexcept;
 
   bool closed() const noexcept;
+  bool closing() const noexcept;  // our close frame is out (or the socket is closed)
   // The peer's close code once closed (1005 if its close frame had none, 1006 if the
   // connection ended without one), or the code we failed the connection with.
   std::uint16_t close_code() const noexcept;
@@ -127,6 +129,54 @@ class WsHandshakeError : public HttpError {
 
  private:
   int status_;
+};
+
+// Rooms of WebSockets and broadcasts to them (a chat's rooms, a feed's subscribers).
+// broadcast() queues the message on every member with try_send, without waiting, so one
+// slow reader never holds up the others; a member whose queue is over its max_queued is
+// closed with 1008 (policy violation: "too slow"); it stays listed until its handler leaves.
+//
+//   http::WsHub hub;                                   // one per App (or per loop)
+//   app.ws("/chat/{room}", [&](http::Request& req, http::WebSocket& ws) -> Task<> {
+//     auto member = hub.join(std::string(req.match("room")), ws);   // leaves on scope exit
+//     while (auto m = co_await ws.receive()) hub.broadcast(member.room(), m->data);
+//   });
+class WsHub {
+ public:
+  // Membership of one socket in one room, left when this goes away.
+  class Member {
+   public:
+    Member() = default;
+    Member(Member&& o) noexcept;
+    Member& operator=(Member&& o) noexcept;
+    ~Member();
+    const std::string& room() const noexcept { return room_; }
+    void leave() noexcept;
+
+   private:
+    friend class WsHub;
+    Member(WsHub* hub, std::string room, WebSocket* ws)
+        : hub_(hub), room_(std::move(room)), ws_(ws) {}
+    WsHub* hub_ = nullptr;
+    std::string room_;
+    WebSocket* ws_ = nullptr;
+  };
+
+  WsHub() = default;
+  WsHub(const WsHub&) = delete;
+  WsHub& operator=(const WsHub&) = delete;
+
+  [[nodiscard]] Member join(std::string room, WebSocket& ws);
+  // Queues `data` for every member of `room` but `except`; returns how many got it.
+  std::size_t broadcast(std::string_view room, std::string_view data, bool binary = false,
+                        const WebSocket* except = nullptr);
+  std::size_t size(std::string_view room) const;
+  std::size_t dropped() const noexcept { return dropped_; }  // slow members closed, ever
+
+ private:
+  void remove(const std::string& room, WebSocket* ws) noexcept;
+  std::unordered_map<std::string, std::vector<WebSocket*>> rooms_;
+  std::size_t dropped_ = 0;
 };
 
 using WsHandler = std::function<Task<>(Request&, WebSocket&)>;

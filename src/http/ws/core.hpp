@@ -7,6 +7,7 @@
 #include <string>
 
 #include "deflate.hpp"
+#include "eddy/cancel.hpp"
 #include "eddy/http/websocket.hpp"
 #include "eddy/net/stream.hpp"
 #include "eddy/sync/event.hpp"
@@ -44,6 +45,9 @@ struct WsCore {
   // Heartbeat: when receive() sends the next ping, and by when its pong must come.
   TimePoint next_ping = TimePoint::max();
   TimePoint pong_due = TimePoint::max();
+  // After try_close(): by when the peer's close frame must come (receive() gives up then).
+  TimePoint close_due = TimePoint::max();
+  eddy::detail::ScopeGuard* wait_scope = nullptr;  // receive()'s wait for bytes, if waiting
 
   // Masking keys for the client side, drawn from OpenSSL's CSPRNG in batches.
   unsigned char keys[256];

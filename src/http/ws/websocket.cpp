@@ -2,6 +2,7 @@
 // heartbeat) and sending (see eddy/http/websocket.hpp for the rules).
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core.hpp"
@@ -71,25 +72,41 @@ void WsCore::finish(std::uint16_t code, std::string_view reason) {
 
 namespace {
 
-// Waits for more bytes, pinging a quiet peer on the heartbeat; false at EOF or when the
-// heartbeat gave up (then the socket is finished with 1006).
+// Waits for more bytes, pinging a quiet peer on the heartbeat; false at EOF, when the
+// heartbeat gave up, or when the peer did not answer our close in time (the socket is then
+// finished with 1006). try_close() interrupts the wait so the new deadline applies.
 Task<bool> wait_bytes(WsCore& c) {
-  if (c.next_ping == TimePoint::max() && c.pong_due == TimePoint::max())
-    co_return co_await c.s->fill();
   for (;;) {
-    TimePoint d = std::min(c.next_ping, c.pong_due);
-    std::optional<bool> got = co_await move_on_at(d, c.s->fill());
-    if (got) {
-      if (*got && c.pong_due == TimePoint::max()) c.next_ping = now() + c.opts.heartbeat;
-      co_return *got;
+    TimePoint d = std::min({c.next_ping, c.pong_due, c.close_due});
+    eddy::detail::ScopeGuard scope(d, false);
+    c.wait_scope = &scope;
+    bool got = false, interrupted = false;
+    try {
+      got = co_await c.s->fill();
+    } catch (const Cancelled&) {
+      c.wait_scope = nullptr;
+      if (!eddy::detail::cancelled_by(scope)) throw;
+      interrupted = true;
+    }
+    c.wait_scope = nullptr;
+    if (!interrupted) {
+      if (got && c.pong_due == TimePoint::max() && c.opts.heartbeat.count() > 0)
+        c.next_ping = now() + c.opts.heartbeat;
+      co_return got;
+    }
+    if (now() >= c.close_due) {
+      c.finish(1006, "no close frame from the peer in time");
+      co_return false;
     }
     if (now() >= c.pong_due) {
       c.finish(1006, "no pong within half the heartbeat");
       co_return false;
     }
-    c.queue_frame(Opcode::ping, {});
-    c.pong_due = now() + c.opts.heartbeat / 2;
-    c.next_ping = TimePoint::max();
+    if (now() >= c.next_ping) {
+      c.queue_frame(Opcode::ping, {});
+      c.pong_due = now() + c.opts.heartbeat / 2;
+      c.next_ping = TimePoint::max();
+    }
   }
 }
 
@@ -400,6 +417,8 @@ Task<> WebSocket::close(std::uint16_t code, std::string_view reason) {
 void WebSocket::try_close(std::uint16_t code, std::string_view reason) noexcept {
   if (!c_ || c_->closed || c_->close_sent) return;
   c_->close_sent = true;
+  c_->close_due = now() + c_->opts.close_timeout;
+  if (c_->wait_scope) c_->wait_scope->cancel();  // the waiting receive() takes the deadline
   std::string payload;
   payload.push_back(static_cast<char>(code >> 8));
   payload.push_back(static_cast<char>(code & 0xFF));
@@ -409,6 +428,10 @@ void WebSocket::try_close(std::uint16_t code, std::string_view reason) noexcept 
   } catch (const std::exception&) {
     c_->finish(1006, "the connection is gone");
   }
+}
+
+bool WebSocket::closing() const noexcept {
+  return !c_ || c_->closed || c_->close_sent;
 }
 
 bool WebSocket::closed() const noexcept {
