@@ -272,6 +272,7 @@ Task<bool> fill_buffer(StreamCore& c) {
       }
       if (n == 0) co_return false;
     }
+    c.rbuf.release();  // nothing buffered: an idle connection holds no read buffer
     co_await c.readable();
   }
 }
