@@ -445,3 +445,33 @@ EDDY_TEST(WebSocket, HubBroadcastsAndDropsTheSlowReader) {
   co_await s.close();
   co_await srv.shutdown();
 }
+
+// A receive() cancelled while it waits (or halfway through a fragmented message) loses
+// nothing: the next receive() gets the whole message.
+EDDY_TEST(WebSocket, CancelledReceiveLosesNothing) {
+  Ended ended;
+  http::WebSocketOptions so;
+  so.compress = false;
+  http::App app = echo_app(ended, so);
+  auto srv = co_await http::serve(app, local());
+  RawClient raw = co_await RawClient::open(srv.port());
+  http::Session s;
+  http::WebSocketOptions co;
+  co.compress = false;
+  http::WebSocket ws = co_await s.ws_connect(ws_url(srv), co);
+  auto nothing = co_await eddy::move_on_after(50ms, ws.receive());
+  EXPECT_FALSE(nothing) << "timed out waiting: cancelled";
+  co_await ws.send_text("after the timeout");
+  auto m = co_await ws.receive();
+  EXPECT_TRUE(m && m->data == "after the timeout");
+
+  // The server side keeps half a fragmented message across its waits for the rest.
+  raw.frame(0x01, "first half, ");
+  co_await eddy::sleep(20ms);
+  raw.frame(0x80, "second half");
+  auto echo = co_await raw.next();
+  EXPECT_EQ(echo.second, "first half, second half");
+  co_await ws.close();
+  co_await s.close();
+  co_await srv.shutdown();
+}
