@@ -27,15 +27,28 @@ void WsCore::mask_key(std::uint8_t out[4]) {
 }
 
 void WsCore::queue_frame(Opcode op, std::string_view payload, bool rsv1) {
-  if (!client) {  // server frames go unmasked: the header and the payload as they are
+  std::uint8_t mask[4];
+  if (client) mask_key(mask);
+  // Small frames (chat lines, JSON events) are built on the stack and go out in one plain
+  // write; large ones as header + payload (the server's unmasked payload is not copied).
+  constexpr std::size_t kSmall = 512;
+  if (payload.size() <= kSmall) {
+    char buf[kSmall + 14];
+    std::string head;
+    append_frame_header(head, op, true, rsv1, payload.size(), client ? mask : nullptr);
+    std::memcpy(buf, head.data(), head.size());
+    if (!payload.empty()) std::memcpy(buf + head.size(), payload.data(), payload.size());
+    if (client) apply_mask(buf + head.size(), payload.size(), mask, 0);
+    s->write(std::string_view(buf, head.size() + payload.size()));
+    return;
+  }
+  if (!client) {
     std::string head;
     append_frame_header(head, op, true, rsv1, payload.size(), nullptr);
     std::string_view pieces[2] = {head, payload};
-    s->write(std::span<const std::string_view>(pieces, payload.empty() ? 1 : 2));
+    s->write(std::span<const std::string_view>(pieces, 2));
     return;
   }
-  std::uint8_t mask[4];
-  mask_key(mask);
   std::string frame;
   frame.reserve(payload.size() + 14);
   append_frame_header(frame, op, true, rsv1, payload.size(), mask);
