@@ -2,7 +2,7 @@
 // handshake, read by an eddy server-side WebSocket (over a socketpair, on a real loop) until
 // it closes, on the virtual clock. The first byte picks the options (permessage-deflate, no context
 // takeover, a small message limit). Never crashes, never hangs, and traps when:
-//  - a text message it returns is not UTF-8, or a message is over the limit;
+//  - a text message it returns is not UTF-8, or a text or binary one is over the limit;
 //  - it ends with a close code that may not end a connection.
 #include <sys/socket.h>
 #include <unistd.h>
@@ -57,7 +57,8 @@ eddy::Task<> read_all(std::string_view input) {
   for (int i = 0; i < 10000; ++i) {
     auto m = co_await ws.receive();
     if (!m) break;
-    check(m->data.size() <= ((flags & 4) ? 100u : 1u << 16));
+    bool data = m->type == http::WsMessage::text || m->type == http::WsMessage::binary;
+    check(!data || m->data.size() <= ((flags & 4) ? 100u : 1u << 16));  // pings: up to 125
     if (m->type == http::WsMessage::text) check(d::Utf8Validator::valid(m->data));
   }
   server.abort();

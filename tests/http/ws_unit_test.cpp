@@ -2,6 +2,7 @@
 // byte), frame headers (lengths at each boundary, every rejection), masking at any offset,
 // permessage-deflate negotiation and round trips.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <string>
 
@@ -205,4 +206,27 @@ TEST(WsDeflate, ABombStopsAtTheLimit) {
   d::MessageDeflate c({});
   out.clear();
   EXPECT_THROW(c.decompress("\xff\xff\xff garbage", true, out, 1 << 20), std::runtime_error);
+}
+
+// RFC 7692 §7.2.3 lets a sender end a message with a final (BFINAL) block; what follows is a
+// new deflate stream. Found by the frame fuzzer as a hang: inflate kept answering
+// Z_STREAM_END without progress.
+TEST(WsDeflate, AFinalBlockEndsTheStreamAndANewOneFollows) {
+  std::string msg = "a message in a final block";
+  z_stream z{};
+  ASSERT_EQ(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(256, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(msg.data());
+  z.avail_in = static_cast<uInt>(msg.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  ASSERT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(out.size() - z.avail_out);
+  deflateEnd(&z);
+  d::MessageDeflate inflater({});
+  for (int i = 0; i < 2; ++i) {  // twice: the second starts after the first stream's end
+    std::string got;
+    ASSERT_TRUE(inflater.decompress(out, true, got, 1 << 20));
+    EXPECT_EQ(got, msg);
+  }
 }

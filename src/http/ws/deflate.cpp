@@ -149,6 +149,7 @@ std::optional<DeflateParams> parse_deflate_answer(std::string_view extensions) {
 struct MessageDeflate::State {
   z_stream def{}, inf{};
   bool def_live = false, inf_live = false;
+  bool inf_fresh = false;  // a final block just ended the peer's stream: nothing since
 };
 
 MessageDeflate::MessageDeflate(const DeflateParams& p) : z_(std::make_unique<State>()), p_(p) {
@@ -193,6 +194,7 @@ bool MessageDeflate::decompress(std::string_view piece, bool last, std::string& 
                                 std::size_t max) {
   static const char kTail[4] = {0, 0, '\xff', '\xff'};
   z_stream& z = z_->inf;
+  bool& at_stream_start = z_->inf_fresh;
   auto run = [&](std::string_view in) -> bool {
     z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
     z.avail_in = static_cast<uInt>(in.size());
@@ -203,19 +205,32 @@ bool MessageDeflate::decompress(std::string_view piece, bool last, std::string& 
       out.resize(before + room);
       z.next_out = reinterpret_cast<Bytef*>(out.data() + before);
       z.avail_out = static_cast<uInt>(room);
+      uInt in_before = z.avail_in;
       int rc = inflate(&z, Z_SYNC_FLUSH);
       bool filled = z.avail_out == 0;  // there may be more output waiting
+      bool progress = z.avail_in != in_before || z.avail_out != room;
       out.resize(out.size() - z.avail_out);
       if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END)
         throw std::runtime_error(z.msg ? z.msg : "corrupt compressed message");
       if (out.size() > max) return false;
-      if (!filled && (z.avail_in == 0 || rc == Z_BUF_ERROR)) return true;
+      // A block with BFINAL set ends the deflate stream (RFC 7692 §7.2.3 allows it): what
+      // follows starts a new one.
+      if (rc == Z_STREAM_END) {
+        inflateReset(&z);
+        at_stream_start = true;
+        if (z.avail_in == 0) return true;
+        continue;
+      }
+      if (z.avail_in != in_before) at_stream_start = false;
+      if (!filled && (z.avail_in == 0 || rc == Z_BUF_ERROR || !progress)) return true;
     }
   };
   if (!run(piece)) return false;
   if (!last) return true;
-  if (!run(std::string_view(kTail, 4))) return false;
+  // The tail completes a sync-flushed block; after a final block there is none to complete.
+  if (!at_stream_start && !run(std::string_view(kTail, 4))) return false;
   if (p_.their_no_context_takeover) inflateReset(&z);
+  at_stream_start = false;
   return true;
 }
 
