@@ -274,3 +274,67 @@ EDDY_REAL_TEST(WebSocketPeers, HeadlessChromium) {
   EXPECT_EQ(seen.chat_messages, 2);
   co_await srv.shutdown();
 }
+
+namespace {
+const char* kWssClient = R"PY(
+import asyncio, ssl, sys
+import websockets
+
+async def main(url, ca):
+    ctx = ssl.create_default_context(cafile=ca)
+    async with websockets.connect(url, ssl=ctx) as ws:
+        await ws.send("over tls")
+        print(await ws.recv())
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+)PY";
+}  // namespace
+
+// wss: eddy's server behind TLS (the test CA's certificate), with eddy's client and Python's
+// websockets verifying it; without the CA the handshake is refused.
+EDDY_REAL_TEST(WebSocketPeers, SecureWebSockets) {
+  eddy_test::TempDir certs;
+  auto [made, _] = co_await sh(std::string(EDDY_TEST_SOURCE_DIR) + "/net/make_certs.sh " +
+                               certs.path() + " > /dev/null");
+  EDDY_CO_ASSERT(made == 0);
+  Seen seen;
+  http::App app = echo_app(seen);
+  http::ServerOptions so;
+  so.port = 0;
+  so.tls = eddy::net::TlsContext::server(
+      {.cert_file = certs / "server.pem", .key_file = certs / "server.key"});
+  auto srv = co_await http::serve(app, so);
+  std::string url = "wss://localhost:" + std::to_string(srv.port()) + "/ws";
+
+  http::SessionOptions o;
+  o.connector.tls = eddy::net::TlsContext::client({.ca_file = certs / "ca.pem"});
+  http::Session s(o);
+  http::WebSocket ws = co_await s.ws_connect(url);
+  co_await ws.send_text("secure hello");
+  auto m = co_await ws.receive();
+  EXPECT_TRUE(m && m->data == "secure hello");
+  std::string big(100000, 's');
+  co_await ws.send_binary(big);
+  m = co_await ws.receive();
+  EXPECT_TRUE(m && m->data == big);
+  co_await ws.close();
+  co_await s.close();
+
+  http::Session untrusted;  // the system store does not know the test CA
+  bool refused = false;
+  try {
+    co_await untrusted.ws_connect(url);
+  } catch (const eddy::net::CertificateError&) {
+    refused = true;
+  }
+  EXPECT_TRUE(refused);
+  co_await untrusted.close();
+
+  eddy_test::TempDir dir;
+  auto [rc, out] =
+      co_await sh("/usr/bin/python3 " + eddy_test::write_script(dir, "c.py", kWssClient) + " " +
+                  url + " " + certs / "ca.pem");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out, "over tls\n");
+  co_await srv.shutdown();
+}
