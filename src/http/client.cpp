@@ -584,6 +584,20 @@ Task<> acquire_connection(detail::Exchange& x, detail::Pool& pool, const Url& ur
   }
 }
 
+// acquire_connection within the `connect` limit (waiting for the pool included) and x's
+// total deadline; TimeoutError naming whichever ran out.
+Task<> connect_in_time(detail::Exchange& x, detail::Pool& pool, const Url& url, ClientTimeout t,
+                       bool& reused, const ProxyRoute* proxy, bool fresh) {
+  TimePoint connect_deadline = x.deadline;
+  if (t.connect.count() > 0)
+    connect_deadline = std::min(connect_deadline, eddy::detail::deadline_after(t.connect));
+  bool got = co_await move_on_at(connect_deadline,
+                                 acquire_connection(x, pool, url, t, reused, proxy, fresh));
+  if (got) co_return;
+  if (connect_deadline == x.deadline) detail::timed_out("total", t.total, x.method, x.url_text);
+  detail::timed_out("connect", t.connect, x.method, x.url_text);
+}
+
 }  // namespace
 
 namespace {
@@ -594,6 +608,25 @@ std::string origin(const Url& u) {
   return u.scheme() + "://" + u.authority();
 }
 }  // namespace
+
+Url Session::resolve(const std::string& url_in, const QueryParams& params) const {
+  Url url =
+      options_.base_url.empty() ? Url::parse(url_in) : Url::parse(options_.base_url).join(url_in);
+  if (params.empty()) return url;
+  QueryParams q = url.query() ? QueryParams::parse(*url.query()) : QueryParams();
+  for (auto& [k, v] : params) q.add(k, v);
+  return url.with_query(q);
+}
+
+std::string Session::cookie_header(const Url& url, const RequestOptions& o) const {
+  std::string cookies =
+      options_.cookies ? jar_.header_for(url, std::chrono::system_clock::now()) : std::string();
+  for (auto& [name, value] : o.cookies) {
+    if (!cookies.empty()) cookies += "; ";
+    cookies.append(name).append("=").append(value);
+  }
+  return cookies;
+}
 
 Task<ClientResponse> Session::request(std::string method, std::string url, RequestOptions o) {
   if (pool_->traces.empty()) return request_plain(std::move(method), std::move(url), std::move(o));
@@ -619,14 +652,8 @@ Task<ClientResponse> Session::request_plain(std::string method, std::string url_
   if (pool_->closed) throw InvalidStateError("eddy::http::Session is closed");
   bool tracing = !pool_->traces.empty();
   TimePoint t0 = tracing ? now() : TimePoint();
-  Url url =
-      options_.base_url.empty() ? Url::parse(url_in) : Url::parse(options_.base_url).join(url_in);
-  if (!o.params.empty()) {
-    QueryParams q = url.query() ? QueryParams::parse(*url.query()) : QueryParams();
-    for (auto& [k, v] : o.params) q.add(k, v);
-    url = url.with_query(q);
-    o.params = QueryParams();
-  }
+  Url url = resolve(url_in, o.params);
+  o.params = QueryParams();
   if (o.auth) {  // basic auth becomes an ordinary Authorization header
     o.headers.set("Authorization", basic_credentials(o.auth->first, o.auth->second));
     o.auth.reset();
@@ -739,12 +766,7 @@ Task<ClientResponse> Session::send(const std::string& method, const Url& url,
     key = "proxy " + proxy->url.authority();
   else if (proxy)
     key += " via " + proxy->url.authority();
-  std::string cookies =
-      options_.cookies ? jar_.header_for(url, std::chrono::system_clock::now()) : std::string();
-  for (auto& [name, value] : o.cookies) {
-    if (!cookies.empty()) cookies += "; ";
-    cookies.append(name).append("=").append(value);
-  }
+  std::string cookies = cookie_header(url, o);
   std::string wire = serialize_request(method, url, options_.headers, o, cookies,
                                        via_proxy ? proxy->auth : std::string(), via_proxy);
   TimePoint total_deadline =
@@ -770,16 +792,8 @@ Task<ClientResponse> Session::send(const std::string& method, const Url& url,
     }
 
     // 1. a connection: from the pool, or a new one (the `connect` timeout covers both)
-    TimePoint connect_deadline = total_deadline;
-    if (t.connect.count() > 0)
-      connect_deadline = std::min(connect_deadline, eddy::detail::deadline_after(t.connect));
     bool reused = false;
-    bool got = co_await move_on_at(
-        connect_deadline, acquire_connection(*x, pool, url, t, reused, proxy ? &*proxy : nullptr));
-    if (!got) {
-      if (connect_deadline == total_deadline) detail::timed_out("total", t.total, method, url_text);
-      detail::timed_out("connect", t.connect, method, url_text);
-    }
+    co_await connect_in_time(*x, pool, url, t, reused, proxy ? &*proxy : nullptr, false);
 
     // 2. the request, then the response head
     bool stale = false;  // a reused connection died before answering: retry on a fresh one
@@ -849,19 +863,13 @@ WsHandshakeError::WsHandshakeError(int status, std::string message)
 Task<WebSocket> Session::ws_connect(std::string url_in, WebSocketOptions wo, RequestOptions o) {
   detail::Pool& pool = *pool_;
   if (pool.closed) throw InvalidStateError("eddy::http::Session is closed");
-  Url url =
-      options_.base_url.empty() ? Url::parse(url_in) : Url::parse(options_.base_url).join(url_in);
+  Url url = resolve(url_in, o.params);
   // ws and wss travel as http and https until the 101.
   if (url.scheme() == "ws" || url.scheme() == "wss")
     url = Url::parse((url.scheme() == "ws" ? "http" : "https") +
                      url.str().substr(url.scheme().size()));
   if (url.scheme() != "http" && url.scheme() != "https")
     throw UrlError("eddy::http::Session::ws_connect: not a ws(s) URL: " + url_in);
-  if (!o.params.empty()) {
-    QueryParams q = url.query() ? QueryParams::parse(*url.query()) : QueryParams();
-    for (auto& [k, v] : o.params) q.add(k, v);
-    url = url.with_query(q);
-  }
   ClientTimeout t = o.timeout.value_or(options_.timeout);
   auto x = std::make_unique<detail::Exchange>();
   x->pool = pool_;
@@ -873,17 +881,8 @@ Task<WebSocket> Session::ws_connect(std::string url_in, WebSocketOptions wo, Req
   x->total_limit = t.total;
   x->deadline = t.total.count() > 0 ? eddy::detail::deadline_after(t.total) : TimePoint::max();
   std::optional<ProxyRoute> proxy = parse_proxy(o.proxy ? *o.proxy : options_.proxy);
-  TimePoint connect_deadline = x->deadline;
-  if (t.connect.count() > 0)
-    connect_deadline = std::min(connect_deadline, eddy::detail::deadline_after(t.connect));
   bool reused = false;
-  bool got = co_await move_on_at(
-      connect_deadline,
-      acquire_connection(*x, pool, url, t, reused, proxy ? &*proxy : nullptr, true));
-  if (!got) {
-    if (connect_deadline == x->deadline) detail::timed_out("total", t.total, "GET", x->url_text);
-    detail::timed_out("connect", t.connect, "GET", x->url_text);
-  }
+  co_await connect_in_time(*x, pool, url, t, reused, proxy ? &*proxy : nullptr, true);
   // Plain ws through a proxy needs a tunnel as much as wss does (https ones have theirs).
   if (proxy && url.scheme() == "http") co_await open_tunnel(x->stream, url, *proxy);
 
@@ -911,8 +910,7 @@ Task<WebSocket> Session::ws_connect(std::string url_in, WebSocketOptions wo, Req
     if (!skip(n) && !o.headers.contains(n)) req.append(n).append(": ").append(v).append("\r\n");
   for (auto [n, v] : o.headers)
     if (!skip(n)) req.append(n).append(": ").append(v).append("\r\n");
-  std::string cookies =
-      options_.cookies ? jar_.header_for(url, std::chrono::system_clock::now()) : std::string();
+  std::string cookies = cookie_header(url, o);
   if (!cookies.empty()) req += "Cookie: " + cookies + "\r\n";
   req += "\r\n";
   x->stream.write(req);

@@ -284,6 +284,10 @@ class Session {
  private:
   Task<ClientResponse> request_traced(std::string method, std::string url, RequestOptions o);
   Task<ClientResponse> request_plain(std::string method, std::string url, RequestOptions o);
+  // The request's URL: joined to base_url, with `params` added to its query.
+  Url resolve(const std::string& url, const QueryParams& params) const;
+  // The Cookie value: the jar's matching cookies, then the request's own.
+  std::string cookie_header(const Url& url, const RequestOptions& o) const;
   Task<ClientResponse> send(const std::string& method, const Url& url, const RequestOptions& o);
   Task<ClientResponse> send_retrying(const std::string& method, const Url& url,
                                      const RequestOptions& o);

@@ -78,7 +78,8 @@ struct WebSocketOptions {
 
 namespace detail {
 struct WsCore;
-}
+enum class Opcode : std::uint8_t;
+}  // namespace detail
 
 class WebSocket {
  public:
@@ -118,6 +119,7 @@ class WebSocket {
   explicit WebSocket(std::unique_ptr<detail::WsCore> core) noexcept;
 
  private:
+  Task<> send(detail::Opcode op, std::string_view payload);
   std::unique_ptr<detail::WsCore> c_;
 };
 

@@ -57,6 +57,11 @@ struct WsCore {
   void mask_key(std::uint8_t out[4]);
   // One frame, queued whole (so frames from different tasks never interleave).
   void queue_frame(Opcode op, std::string_view payload, bool rsv1 = false);
+  // A text or binary message: compressed when permessage-deflate is on.
+  void queue_message(Opcode op, std::string_view data);
+  // Our close frame, once (1005 goes out as an empty frame); false if the connection is
+  // already gone.
+  bool send_close(std::uint16_t code, std::string_view reason) noexcept;
   // Fails the connection: our close frame with `code` (unless one went out), then the
   // socket closes. receive() returns nullopt from then on.
   void fail(std::uint16_t code, std::string_view reason);

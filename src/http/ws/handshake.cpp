@@ -48,8 +48,8 @@ std::vector<std::string_view> header_tokens(const Headers& h, std::string_view n
 }
 
 bool has_header_token(const Headers& h, std::string_view name, std::string_view token) {
-  for (std::string_view t : header_tokens(h, name))
-    if (iequals(t, token)) return true;
+  for (std::string_view v : h.get_all(name))
+    if (has_token(v, token)) return true;
   return false;
 }
 

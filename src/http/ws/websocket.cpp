@@ -58,20 +58,33 @@ void WsCore::queue_frame(Opcode op, std::string_view payload, bool rsv1) {
   s->write(frame);
 }
 
-void WsCore::fail(std::uint16_t code, std::string_view reason) {
-  if (closed) return;
-  if (!close_sent) {
-    close_sent = true;
-    std::string payload;
+void WsCore::queue_message(Opcode op, std::string_view data) {
+  if (deflate)
+    queue_frame(op, deflate->compress(data), true);
+  else
+    queue_frame(op, data);
+}
+
+bool WsCore::send_close(std::uint16_t code, std::string_view reason) noexcept {
+  if (close_sent) return true;
+  close_sent = true;
+  std::string payload;
+  if (code != 1005) {  // 1005 ("none given") is never sent: the frame stays empty
     payload.push_back(static_cast<char>(code >> 8));
     payload.push_back(static_cast<char>(code & 0xFF));
     payload.append(reason.substr(0, 123));
-    try {
-      queue_frame(Opcode::close, payload);
-    } catch (const std::exception&) {
-      // the connection is already gone: nothing to tell the peer
-    }
   }
+  try {
+    queue_frame(Opcode::close, payload);
+    return true;
+  } catch (const std::exception&) {
+    return false;  // the connection is already gone
+  }
+}
+
+void WsCore::fail(std::uint16_t code, std::string_view reason) {
+  if (closed) return;
+  send_close(code, reason);  // if the connection is gone, there is nobody to tell
   finish(code, reason);
 }
 
@@ -190,18 +203,7 @@ std::optional<WsMessage> take_frame(WsCore& c, const FrameHeader& h) {
         c.fail(bad, bad == 1007 ? "close reason is not UTF-8" : "malformed close frame");
         return std::nullopt;
       }
-      if (!c.close_sent) {  // echo it (RFC 6455 §5.5.1), then we are done
-        c.close_sent = true;
-        std::string echo;
-        if (code != 1005) {
-          echo.push_back(static_cast<char>(code >> 8));
-          echo.push_back(static_cast<char>(code & 0xFF));
-        }
-        try {
-          c.queue_frame(Opcode::close, echo);
-        } catch (const std::exception&) {
-        }
-      }
+      c.send_close(code, {});  // echo the code (RFC 6455 §5.5.1), then we are done
       c.finish(code, reason);
       return std::nullopt;
     }
@@ -342,61 +344,39 @@ Task<std::optional<WsMessage>> WebSocket::receive() {
   }
 }
 
-namespace {
-void check_open(const detail::WsCore* c) {
-  if (!c || c->closed || c->close_sent) throw InvalidStateError("eddy::http::WebSocket is closed");
+// Queues one frame (data or control) on an open socket, then waits out backpressure. The
+// frame is queued before the first suspension, so the caller's view need not outlive it.
+Task<> WebSocket::send(Opcode op, std::string_view payload) {
+  if (closing()) throw InvalidStateError("eddy::http::WebSocket is closed");
+  if (is_control(op)) {
+    if (payload.size() > 125)
+      throw std::invalid_argument("a ping or pong carries at most 125 bytes");
+    c_->queue_frame(op, payload);
+  } else {
+    c_->queue_message(op, payload);
+  }
+  // Stream::drain returns at once under the high-water mark; checking first saves a
+  // coroutine frame per message on the hot path.
+  if (c_->s->write_buffer_size() > c_->s->limits().write_high_water) co_await c_->s->drain();
 }
-}  // namespace
-
-namespace {
-// Stream::drain returns at once under the high-water mark; checking first saves a coroutine
-// frame per message on the hot path.
-bool needs_drain(const net::Stream& s) {
-  return s.write_buffer_size() > s.limits().write_high_water;
-}
-}  // namespace
 
 Task<> WebSocket::send_text(std::string_view text) {
-  check_open(c_.get());
-  if (c_->deflate)
-    c_->queue_frame(Opcode::text, c_->deflate->compress(text), true);
-  else
-    c_->queue_frame(Opcode::text, text);
-  if (needs_drain(*c_->s)) co_await c_->s->drain();
+  return send(Opcode::text, text);
 }
-
 Task<> WebSocket::send_binary(std::string_view data) {
-  check_open(c_.get());
-  if (c_->deflate)
-    c_->queue_frame(Opcode::binary, c_->deflate->compress(data), true);
-  else
-    c_->queue_frame(Opcode::binary, data);
-  if (needs_drain(*c_->s)) co_await c_->s->drain();
+  return send(Opcode::binary, data);
 }
-
 Task<> WebSocket::ping(std::string_view payload) {
-  check_open(c_.get());
-  if (payload.size() > 125) throw std::invalid_argument("a ping carries at most 125 bytes");
-  c_->queue_frame(Opcode::ping, payload);
-  if (needs_drain(*c_->s)) co_await c_->s->drain();
+  return send(Opcode::ping, payload);
 }
-
 Task<> WebSocket::pong(std::string_view payload) {
-  check_open(c_.get());
-  if (payload.size() > 125) throw std::invalid_argument("a pong carries at most 125 bytes");
-  c_->queue_frame(Opcode::pong, payload);
-  if (needs_drain(*c_->s)) co_await c_->s->drain();
+  return send(Opcode::pong, payload);
 }
 
 bool WebSocket::try_send(std::string_view data, bool binary) {
-  if (!c_ || c_->closed || c_->close_sent) return false;
-  if (c_->s->write_buffer_size() > c_->opts.max_queued) return false;
-  Opcode op = binary ? Opcode::binary : Opcode::text;
+  if (closing() || c_->s->write_buffer_size() > c_->opts.max_queued) return false;
   try {
-    if (c_->deflate)
-      c_->queue_frame(op, c_->deflate->compress(data), true);
-    else
-      c_->queue_frame(op, data);
+    c_->queue_message(binary ? Opcode::binary : Opcode::text, data);
   } catch (const Error&) {
     return false;  // the connection broke: the receiving side will see it
   }
@@ -406,18 +386,9 @@ bool WebSocket::try_send(std::string_view data, bool binary) {
 Task<> WebSocket::close(std::uint16_t code, std::string_view reason) {
   if (!c_ || c_->closed) co_return;
   detail::WsCore& c = *c_;
-  if (!c.close_sent) {
-    c.close_sent = true;
-    std::string payload;
-    payload.push_back(static_cast<char>(code >> 8));
-    payload.push_back(static_cast<char>(code & 0xFF));
-    payload.append(reason.substr(0, 123));
-    try {
-      c.queue_frame(Opcode::close, payload);
-    } catch (const Error&) {
-      c.finish(1006, "the connection is gone");
-      co_return;
-    }
+  if (!c.send_close(code, reason)) {
+    c.finish(1006, "the connection is gone");
+    co_return;
   }
   if (c.receiving) {  // the receiving task will see the peer's close frame
     co_await move_on_after(c.opts.close_timeout, c.closed_event.wait());
@@ -436,19 +407,10 @@ Task<> WebSocket::close(std::uint16_t code, std::string_view reason) {
 }
 
 void WebSocket::try_close(std::uint16_t code, std::string_view reason) noexcept {
-  if (!c_ || c_->closed || c_->close_sent) return;
-  c_->close_sent = true;
+  if (closing()) return;
   c_->close_due = now() + c_->opts.close_timeout;
   if (c_->wait_scope) c_->wait_scope->cancel();  // the waiting receive() takes the deadline
-  std::string payload;
-  payload.push_back(static_cast<char>(code >> 8));
-  payload.push_back(static_cast<char>(code & 0xFF));
-  payload.append(reason.substr(0, 123));
-  try {
-    c_->queue_frame(Opcode::close, payload);
-  } catch (const std::exception&) {
-    c_->finish(1006, "the connection is gone");
-  }
+  if (!c_->send_close(code, reason)) c_->finish(1006, "the connection is gone");
 }
 
 bool WebSocket::closing() const noexcept {
