@@ -3,8 +3,6 @@
 // The client side of the client benchmark (peers: wrk, aiohttp's ClientSession).
 //
 //   client_load --url http://127.0.0.1:8080/ --requests 20000 --concurrency 64
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,15 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "load_report.hpp"
+
 namespace http = eddy::http;
 using eddy::Task;
-
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 Task<int> run(std::string url, int requests, int concurrency) {
   http::SessionOptions o;
@@ -47,7 +40,7 @@ Task<int> run(std::string url, int requests, int concurrency) {
           std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
     }
   };
-  double cpu0 = cpu_seconds();
+  double cpu0 = bench::cpu_seconds();
   auto start = std::chrono::steady_clock::now();
   {
     eddy::TaskGroup tg;
@@ -55,11 +48,8 @@ Task<int> run(std::string url, int requests, int concurrency) {
     co_await tg.join();
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  double cpu = cpu_seconds() - cpu0;
-  std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) {
-    return lat.empty() ? 0.0 : lat[std::size_t(p * double(lat.size() - 1))];
-  };
+  double cpu = bench::cpu_seconds() - cpu0;
+  auto pct = [&](double p) { return bench::percentile(lat, p); };
   std::printf("client_load: %d requests in %.2f s, %d errors, p50 %.0f us, p99 %.0f us\n", requests,
               secs, errors, pct(0.5), pct(0.99));
   std::printf("RESULT client_rps %.0f req/s\n", requests / secs);

@@ -41,6 +41,13 @@ http::App api_app(Api& api) {
   return app;
 }
 
+// One call: true when it got a 200 (the body read, so the connection is reused).
+Task<bool> call_ok(http::Session& s, std::string url) {
+  auto r = co_await s.get(std::move(url));
+  co_await r.read();
+  co_return r.status() == 200;
+}
+
 struct Outcome {
   double seconds = 0;
   int ok = 0;
@@ -80,11 +87,7 @@ Task<int> experiment() {
     o.retry.multiplier = 2;
     o.retry.jitter = 0.5;
     http::Session s(o);
-    auto call = [&](int i) -> Task<bool> {
-      auto r = co_await s.get(base + std::to_string(i));
-      co_await r.read();
-      co_return r.status() == 200;
-    };
+    auto call = [&](int i) { return call_ok(s, base + std::to_string(i)); };
     report("unbounded", "unbounded gather, retries with backoff", co_await hundred(call));
     co_await s.close();
   }
@@ -93,9 +96,7 @@ Task<int> experiment() {
     eddy::Semaphore five(5);
     auto call = [&](int i) -> Task<bool> {
       auto permit = co_await five.acquire();
-      auto r = co_await s.get(base + std::to_string(i));
-      co_await r.read();
-      co_return r.status() == 200;
+      co_return co_await call_ok(s, base + std::to_string(i));
     };
     report("semaphore", "Semaphore(5) around each call", co_await hundred(call));
     co_await s.close();
@@ -104,11 +105,7 @@ Task<int> experiment() {
     http::SessionOptions o;
     o.rate_limit.concurrent = 5;
     http::Session s(o);
-    auto call = [&](int i) -> Task<bool> {
-      auto r = co_await s.get(base + std::to_string(i));
-      co_await r.read();
-      co_return r.status() == 200;
-    };
+    auto call = [&](int i) { return call_ok(s, base + std::to_string(i)); };
     report("ratelimit", "RateLimit{.concurrent = 5} on the session", co_await hundred(call));
     co_await s.close();
   }

@@ -10,8 +10,6 @@
 // Written as Beast's own websocket examples write it (co_spawn per connection, one
 // flat_buffer each, async_read / async_write with use_awaitable, errors as values), plus
 // TCP_NODELAY and compression off (permessage_deflate is off unless enabled in Beast).
-#include <sys/resource.h>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -24,6 +22,8 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "load_report.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -109,13 +109,6 @@ awaitable<void> client_session(int port, std::size_t size, Load& load) {
   (void)xec;
 }
 
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -152,15 +145,14 @@ int main(int argc, char** argv) {
   }
   Load load{messages, {}, 0};
   load.lat.reserve(static_cast<std::size_t>(messages));
-  double cpu0 = cpu_seconds();
+  double cpu0 = bench::cpu_seconds();
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < connections; ++i)
     asio::co_spawn(ctx, client_session(port, size, load), asio::detached);
   ctx.run();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  double cpu = cpu_seconds() - cpu0;
-  std::sort(load.lat.begin(), load.lat.end());
-  double p99 = load.lat.empty() ? 0 : load.lat[std::size_t(0.99 * double(load.lat.size() - 1))];
+  double cpu = bench::cpu_seconds() - cpu0;
+  double p99 = bench::percentile(load.lat, 0.99);
   std::size_t done = load.lat.size();
   std::printf("beast_ws client: %zu messages in %.2f s, %d errors\n", done, secs, load.errors);
   std::printf("RESULT msgs_per_s %.0f\n", double(done) / secs);

@@ -7,8 +7,6 @@
 //   ws_load --url ws://127.0.0.1:8080/ws --idle 10000 --hold 5
 //       opens 10,000 connections, holds them idle for 5 s (for the memory benchmark),
 //       printing "RESULT idle_open N" once they are all open
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,15 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "load_report.hpp"
+
 namespace http = eddy::http;
 using eddy::Task;
-
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 Task<int> load(std::string url, int connections, int messages, std::size_t size) {
   http::SessionOptions so;
@@ -61,7 +54,7 @@ Task<int> load(std::string url, int connections, int messages, std::size_t size)
     }
     co_await ws.close();
   };
-  double cpu0 = cpu_seconds();
+  double cpu0 = bench::cpu_seconds();
   auto start = std::chrono::steady_clock::now();
   {
     eddy::TaskGroup tg;
@@ -69,9 +62,8 @@ Task<int> load(std::string url, int connections, int messages, std::size_t size)
     co_await tg.join();
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  double cpu = cpu_seconds() - cpu0;
-  std::sort(lat.begin(), lat.end());
-  double p99 = lat.empty() ? 0 : lat[std::size_t(0.99 * double(lat.size() - 1))];
+  double cpu = bench::cpu_seconds() - cpu0;
+  double p99 = bench::percentile(lat, 0.99);
   std::printf("ws_load: %zu messages in %.2f s, %d errors\n", lat.size(), secs, errors);
   std::printf("RESULT msgs_per_s %.0f\n", double(lat.size()) / secs);
   std::printf("RESULT p99_us %.0f\n", p99);
