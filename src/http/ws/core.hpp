@@ -49,10 +49,6 @@ struct WsCore {
   TimePoint close_due = TimePoint::max();
   eddy::detail::ScopeGuard* wait_scope = nullptr;  // receive()'s wait for bytes, if waiting
 
-  // Masking keys for the client side, drawn from OpenSSL's CSPRNG in batches.
-  unsigned char keys[256];
-  std::size_t keys_left = 0;
-
   void init_heartbeat();
   void mask_key(std::uint8_t out[4]);
   // One frame, queued whole (so frames from different tasks never interleave).

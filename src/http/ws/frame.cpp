@@ -1,6 +1,7 @@
 // WebSocket frame headers and masking (see frame.hpp).
 #include "frame.hpp"
 
+#include <bit>
 #include <cstring>
 
 namespace eddy::http::detail {
@@ -70,10 +71,14 @@ bool parse_frame_header(std::string_view buf, bool rsv1_allowed, std::uint64_t m
 
 void apply_mask(char* data, std::size_t n, const std::uint8_t mask[4],
                 std::uint64_t offset) noexcept {
-  std::uint8_t m[8];
-  for (int i = 0; i < 8; ++i) m[i] = mask[(offset + static_cast<unsigned>(i)) & 3];
-  std::uint64_t wide;
-  std::memcpy(&wide, m, 8);
+  static_assert(std::endian::native == std::endian::little, "the word mask assumes little-endian");
+  // The key as a word, rotated so that its first byte lines up with data[0], then doubled:
+  // eight bytes per XOR, and the tail takes its bytes from the same word.
+  std::uint32_t key;
+  std::memcpy(&key, mask, 4);
+  unsigned rot = static_cast<unsigned>(offset & 3) * 8;
+  if (rot) key = (key >> rot) | (key << (32 - rot));
+  std::uint64_t wide = key | (std::uint64_t{key} << 32);
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     std::uint64_t w;
@@ -81,12 +86,12 @@ void apply_mask(char* data, std::size_t n, const std::uint8_t mask[4],
     w ^= wide;
     std::memcpy(data + i, &w, 8);
   }
-  for (; i < n; ++i) data[i] = static_cast<char>(data[i] ^ m[i & 7]);
+  for (; i < n; ++i)
+    data[i] = static_cast<char>(data[i] ^ static_cast<char>(wide >> (8 * (i & 7))));
 }
 
-void append_frame_header(std::string& out, Opcode op, bool fin, bool rsv1, std::uint64_t length,
-                         const std::uint8_t* mask) noexcept {
-  char h[14];
+std::size_t write_frame_header(char* h, Opcode op, bool fin, bool rsv1, std::uint64_t length,
+                               const std::uint8_t* mask) noexcept {
   std::size_t n = 2;
   h[0] = static_cast<char>((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | static_cast<std::uint8_t>(op));
   std::uint8_t m = mask ? 0x80 : 0;
@@ -106,7 +111,13 @@ void append_frame_header(std::string& out, Opcode op, bool fin, bool rsv1, std::
     std::memcpy(h + n, mask, 4);
     n += 4;
   }
-  out.append(h, n);
+  return n;
+}
+
+void append_frame_header(std::string& out, Opcode op, bool fin, bool rsv1, std::uint64_t length,
+                         const std::uint8_t* mask) noexcept {
+  char h[kMaxFrameHeader];
+  out.append(h, write_frame_header(h, op, fin, rsv1, length, mask));
 }
 
 bool valid_close_code(unsigned code) noexcept {

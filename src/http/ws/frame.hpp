@@ -53,6 +53,12 @@ bool parse_frame_header(std::string_view buf, bool rsv1_allowed, std::uint64_t m
 void apply_mask(char* data, std::size_t n, const std::uint8_t mask[4],
                 std::uint64_t offset) noexcept;
 
+// Writes a frame header (with the mask key when `mask` is given) at `out`, which has room
+// for kMaxFrameHeader bytes; returns its size.
+constexpr std::size_t kMaxFrameHeader = 14;
+std::size_t write_frame_header(char* out, Opcode op, bool fin, bool rsv1, std::uint64_t length,
+                               const std::uint8_t* mask) noexcept;
+
 // Appends a frame header to `out` (with the mask key when `mask` is given).
 void append_frame_header(std::string& out, Opcode op, bool fin, bool rsv1, std::uint64_t length,
                          const std::uint8_t* mask) noexcept;

@@ -18,12 +18,16 @@ void WsCore::init_heartbeat() {
 }
 
 void WsCore::mask_key(std::uint8_t out[4]) {
-  if (keys_left < 4) {
+  // Keys come from OpenSSL's CSPRNG in batches shared by the thread's connections: each key
+  // is used once, and one RAND_bytes call per 1,024 frames keeps it off the send path.
+  thread_local unsigned char keys[4096];
+  thread_local std::size_t left = 0;
+  if (left < 4) {
     if (RAND_bytes(keys, sizeof keys) != 1) throw std::runtime_error("RAND_bytes failed");
-    keys_left = sizeof keys;
+    left = sizeof keys;
   }
-  std::memcpy(out, keys + sizeof keys - keys_left, 4);
-  keys_left -= 4;
+  std::memcpy(out, keys + sizeof keys - left, 4);
+  left -= 4;
 }
 
 void WsCore::queue_frame(Opcode op, std::string_view payload, bool rsv1) {
@@ -33,24 +37,23 @@ void WsCore::queue_frame(Opcode op, std::string_view payload, bool rsv1) {
   // write; large ones as header + payload (the server's unmasked payload is not copied).
   constexpr std::size_t kSmall = 512;
   if (payload.size() <= kSmall) {
-    char buf[kSmall + 14];
-    std::string head;
-    append_frame_header(head, op, true, rsv1, payload.size(), client ? mask : nullptr);
-    std::memcpy(buf, head.data(), head.size());
-    if (!payload.empty()) std::memcpy(buf + head.size(), payload.data(), payload.size());
-    if (client) apply_mask(buf + head.size(), payload.size(), mask, 0);
-    s->write(std::string_view(buf, head.size() + payload.size()));
+    char buf[kSmall + kMaxFrameHeader];
+    std::size_t head =
+        write_frame_header(buf, op, true, rsv1, payload.size(), client ? mask : nullptr);
+    if (!payload.empty()) std::memcpy(buf + head, payload.data(), payload.size());
+    if (client) apply_mask(buf + head, payload.size(), mask, 0);
+    s->write(std::string_view(buf, head + payload.size()));
     return;
   }
   if (!client) {
-    std::string head;
-    append_frame_header(head, op, true, rsv1, payload.size(), nullptr);
-    std::string_view pieces[2] = {head, payload};
+    char head[kMaxFrameHeader];
+    std::size_t n = write_frame_header(head, op, true, rsv1, payload.size(), nullptr);
+    std::string_view pieces[2] = {std::string_view(head, n), payload};
     s->write(std::span<const std::string_view>(pieces, 2));
     return;
   }
   std::string frame;
-  frame.reserve(payload.size() + 14);
+  frame.reserve(payload.size() + kMaxFrameHeader);
   append_frame_header(frame, op, true, rsv1, payload.size(), mask);
   std::size_t at = frame.size();
   frame.append(payload);
@@ -98,42 +101,23 @@ void WsCore::finish(std::uint16_t code, std::string_view reason) {
 
 namespace {
 
-// Waits for more bytes, pinging a quiet peer on the heartbeat; false at EOF, when the
-// heartbeat gave up, or when the peer did not answer our close in time (the socket is then
-// finished with 1006). try_close() interrupts the wait so the new deadline applies.
-Task<bool> wait_bytes(WsCore& c) {
-  for (;;) {
-    TimePoint d = std::min({c.next_ping, c.pong_due, c.close_due});
-    eddy::detail::ScopeGuard scope(d, false);
-    c.wait_scope = &scope;
-    bool got = false, interrupted = false;
-    try {
-      got = co_await c.s->fill();
-    } catch (const Cancelled&) {
-      c.wait_scope = nullptr;
-      if (!eddy::detail::cancelled_by(scope)) throw;
-      interrupted = true;
-    }
-    c.wait_scope = nullptr;
-    if (!interrupted) {
-      if (got && c.pong_due == TimePoint::max() && c.opts.heartbeat.count() > 0)
-        c.next_ping = now() + c.opts.heartbeat;
-      co_return got;
-    }
-    if (now() >= c.close_due) {
-      c.finish(1006, "no close frame from the peer in time");
-      co_return false;
-    }
-    if (now() >= c.pong_due) {
-      c.finish(1006, "no pong within half the heartbeat");
-      co_return false;
-    }
-    if (now() >= c.next_ping) {
-      c.queue_frame(Opcode::ping, {});
-      c.pong_due = now() + c.opts.heartbeat / 2;
-      c.next_ping = TimePoint::max();
-    }
+// A deadline interrupted receive()'s wait for bytes: sends the heartbeat's ping, or finishes
+// the socket with 1006 when the peer did not answer a ping or our close in time (false).
+bool on_wait_deadline(WsCore& c) {
+  if (now() >= c.close_due) {
+    c.finish(1006, "no close frame from the peer in time");
+    return false;
   }
+  if (now() >= c.pong_due) {
+    c.finish(1006, "no pong within half the heartbeat");
+    return false;
+  }
+  if (now() >= c.next_ping) {
+    c.queue_frame(Opcode::ping, {});
+    c.pong_due = now() + c.opts.heartbeat / 2;
+    c.next_ping = TimePoint::max();
+  }
+  return true;
 }
 
 // The close frame's code and reason; false (with the code to fail with) if malformed.
@@ -218,6 +202,24 @@ std::optional<WsMessage> take_frame(WsCore& c, const FrameHeader& h) {
     if (c.opts.heartbeat.count() > 0) c.next_ping = now() + c.opts.heartbeat;
     if (c.opts.autoping) return std::nullopt;
     return WsMessage{WsMessage::pong, std::move(payload)};
+  }
+
+  // A whole uncompressed message in one frame, the common case: unmasked straight into the
+  // message's own string, skipping the reassembly buffer.
+  if (h.fin && h.opcode != Opcode::continuation && !c.message_op && !h.rsv1) {
+    bool text = h.opcode == Opcode::text;
+    WsMessage m{text ? WsMessage::text : WsMessage::binary, std::string(raw)};
+    if (h.masked) apply_mask(m.data.data(), m.data.size(), h.mask, 0);
+    s.consume(frame_size);
+    if (text) {
+      Utf8Validator v;
+      bool valid = v.feed(m.data);
+      if (!valid || !v.complete()) {
+        c.fail(1007, valid ? "text that ends inside a UTF-8 sequence" : "text that is not UTF-8");
+        return std::nullopt;
+      }
+    }
+    return m;
   }
 
   // Data frames: the first of a message (text or binary) or the next of one (continuation).
@@ -330,11 +332,28 @@ Task<std::optional<WsMessage>> WebSocket::receive() {
       }
       continue;
     }
-    bool got = false;
-    try {
-      got = co_await detail::wait_bytes(c);
-    } catch (const ConnectionError&) {
-      got = false;
+    // Wait for more bytes, under the earliest of the heartbeat's and the close handshake's
+    // deadlines; try_close() interrupts the wait (wait_scope) so a new deadline applies.
+    // Written out here rather than as a helper coroutine: a frame less per message.
+    bool got = false, interrupted = false;
+    {
+      eddy::detail::ScopeGuard scope(std::min({c.next_ping, c.pong_due, c.close_due}), false);
+      c.wait_scope = &scope;
+      try {
+        got = co_await c.s->fill();
+      } catch (const Cancelled&) {
+        c.wait_scope = nullptr;
+        if (!eddy::detail::cancelled_by(scope)) throw;
+        interrupted = true;
+      } catch (const ConnectionError&) {
+        got = false;
+      }
+      c.wait_scope = nullptr;
+    }
+    if (interrupted) {
+      if (detail::on_wait_deadline(c)) continue;
+    } else if (got && c.pong_due == TimePoint::max() && c.opts.heartbeat.count() > 0) {
+      c.next_ping = now() + c.opts.heartbeat;
     }
     if (!got) {
       c.finish(1006, "the connection ended without a close frame");
