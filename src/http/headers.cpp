@@ -2,6 +2,8 @@
 #include "eddy/http/headers.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <stdexcept>
 
 namespace eddy::http {
@@ -11,15 +13,24 @@ inline char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? char(c | 0x20) : c;
 }
 
+// Bytes a header name must not hold: the ones that would break the message framing, ':'
+// and ' '.
+constexpr auto kBad = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (unsigned char c : {'\r', '\n', '\0', ':', ' '}) t[c] = 1;
+  return t;
+}();
+
 void check(std::string_view name, std::string_view value) {
   // Only what would break the message framing: a handler's header must not split a response.
-  auto bad = [](std::string_view s) {
-    return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
-  };
-  if (name.empty() || bad(name) || name.find(':') != std::string_view::npos ||
-      name.find(' ') != std::string_view::npos)
-    throw std::invalid_argument("invalid header name: " + std::string(name.substr(0, 64)));
-  if (bad(value))
+  // This runs for every header of every response, so no find_first_of over a set: it calls
+  // memchr once per byte, which was a sixth of a small response's cost.
+  unsigned bad = name.empty();
+  for (char c : name) bad |= kBad[static_cast<unsigned char>(c)];
+  if (bad) throw std::invalid_argument("invalid header name: " + std::string(name.substr(0, 64)));
+  // Values are longer: three vectorised scans beat a byte loop.
+  if (value.find('\r') != value.npos || value.find('\n') != value.npos ||
+      value.find('\0') != value.npos)
     throw std::invalid_argument("CR, LF or NUL in the value of header " + std::string(name));
 }
 }  // namespace
