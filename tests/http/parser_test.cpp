@@ -124,6 +124,29 @@ constexpr std::string_view kValidRequests[] = {
     "GET / HTTP/1.2\r\nHost: h\r\nConnection: close\r\n\r\n",
 };
 
+// --- Headers built by handlers
+
+// A handler's header can never split the response: CR, LF and NUL are refused anywhere in a
+// field, ':' and ' ' in a name, and nothing is added when a field is refused.
+TEST(Headers, AddRefusesFieldsThatWouldBreakTheFraming) {
+  http::Headers h;
+  h.add("X-Fine", "a value: with colons, spaces and caf\xc3\xa9");
+  for (std::string_view bad_value :
+       {std::string_view("evil\r\nSet-Cookie: a=b"), std::string_view("lf\nonly"),
+        std::string_view("cr\ronly"), std::string_view("nul\0byte", 8),
+        std::string_view("trailing\r")}) {
+    EXPECT_THROW(h.add("X-Value", bad_value), std::invalid_argument) << bad_value;
+    EXPECT_THROW(h.set("X-Value", bad_value), std::invalid_argument) << bad_value;
+  }
+  for (std::string_view bad_name :
+       {std::string_view(""), std::string_view("X-Split\r\nY"), std::string_view("Colon:"),
+        std::string_view("Has Space"), std::string_view("Nul\0", 4), std::string_view("\n")}) {
+    EXPECT_THROW(h.add(bad_name, "v"), std::invalid_argument) << bad_name;
+  }
+  EXPECT_EQ(fields(h), (std::vector<http::Headers::Field>{
+                           {"X-Fine", "a value: with colons, spaces and caf\xc3\xa9"}}));
+}
+
 // --- valid requests
 
 TEST(RequestHead, ParsesASimpleGet) {
