@@ -260,26 +260,35 @@ bool can_try(const StreamCore& c) {
   return c.rd_ready || c.fd < 0 || (c.tls && c.tls->has_buffered_plaintext());
 }
 
+}  // namespace
+
+long StreamCore::fill_now() {
+  if (eof) return 0;
+  if (can_try(*this)) {
+    auto space = rbuf.prepare(kReadChunk);
+    long n = try_read(space);
+    if (n > 0) {
+      rbuf.commit(static_cast<std::size_t>(n));
+      return n;
+    }
+    if (n == 0) return 0;
+  }
+  rbuf.release();  // nothing buffered: an idle connection holds no read buffer
+  return -1;
+}
+
+namespace {
+
 // Reads more into the buffer; false at EOF. With `guard`, the call takes the stream's
 // one-reader lock itself (Stream::fill): one coroutine frame per fill instead of two, which
 // is a tenth of a WebSocket echo's user-space cost.
 Task<bool> fill_buffer(StreamCore* core, bool guard) {
   std::optional<ReadGuard> lock;
   if (guard) lock.emplace(core);
-  StreamCore& c = *core;
-  if (c.eof) co_return false;
   for (;;) {
-    if (can_try(c)) {
-      auto space = c.rbuf.prepare(kReadChunk);
-      long n = c.try_read(space);
-      if (n > 0) {
-        c.rbuf.commit(static_cast<std::size_t>(n));
-        co_return true;
-      }
-      if (n == 0) co_return false;
-    }
-    c.rbuf.release();  // nothing buffered: an idle connection holds no read buffer
-    co_await c.readable();
+    long n = core->fill_now();
+    if (n >= 0) co_return n > 0;
+    co_await core->readable();
   }
 }
 

@@ -55,6 +55,11 @@ class StreamCore final : public eddy::detail::IoSource {
 
   // Bytes into `dst`, without waiting: > 0 read, 0 EOF, -1 would block. Throws on errors.
   long try_read(std::span<char> dst);
+  // One read into `rbuf` without waiting: > 0 bytes added, 0 at EOF, -1 when the reader must
+  // wait for readable() (an empty buffer then goes back to the thread's pool, so an idle
+  // connection holds none). The frame-free half of Stream::fill: a parser whose own
+  // coroutine loops on this and readable() saves a coroutine frame per read (WebSocket).
+  long fill_now();
   // Queues `data` for sending (through TLS if on), sending what the socket takes at once.
   void queue_write(std::string_view data);
   void queue_writev(std::span<const std::string_view> pieces);

@@ -8,6 +8,7 @@
 #include "core.hpp"
 #include "eddy/cancel.hpp"
 #include "eddy/error.hpp"
+#include "net/stream_core.hpp"
 
 namespace eddy::http {
 
@@ -340,7 +341,18 @@ Task<std::optional<WsMessage>> WebSocket::receive() {
       eddy::detail::ScopeGuard scope(std::min({c.next_ping, c.pong_due, c.close_due}), false);
       c.wait_scope = &scope;
       try {
-        got = co_await c.s->fill();
+        // Stream::fill's loop, written out: this coroutine's frame does the waiting, so a
+        // message costs no fill frame (the WebSocket is its stream's only reader).
+        if (net::detail::StreamCore* sc = c.s->core()) {
+          for (;;) {
+            long n = sc->fill_now();
+            if (n >= 0) {
+              got = n > 0;
+              break;
+            }
+            co_await sc->readable();
+          }
+        }
       } catch (const Cancelled&) {
         c.wait_scope = nullptr;
         if (!eddy::detail::cancelled_by(scope)) throw;
