@@ -199,29 +199,15 @@ void Loop::drain_remote() {
 
 // --- tasks
 
-void Loop::schedule(TaskBase* t) noexcept {
-  if (t->queued) return;
-  t->queued = true;
-  // A task that never ran stays "created": run_task must know not to start a cancelled one.
-  if (t->status != TaskStatus::done && t->status != TaskStatus::created)
-    t->status = TaskStatus::ready;
-  push_ready(t);
-}
-
-void Loop::push_ready(TaskBase* t) noexcept {
+std::size_t Loop::grow_ring() noexcept {
   std::size_t mask = ring_.size() - 1;
-  if (((tail_ + 1) & mask) == head_) {
-    // full: grow, keeping order
-    std::vector<TaskBase*> bigger(ring_.size() * 2);
-    std::size_t n = 0;
-    for (std::size_t i = head_; i != tail_; i = (i + 1) & mask) bigger[n++] = ring_[i];
-    ring_.swap(bigger);
-    head_ = 0;
-    tail_ = n;
-    mask = ring_.size() - 1;
-  }
-  ring_[tail_] = t;
-  tail_ = (tail_ + 1) & mask;
+  std::vector<TaskBase*> bigger(ring_.size() * 2);
+  std::size_t n = 0;
+  for (std::size_t i = head_; i != tail_; i = (i + 1) & mask) bigger[n++] = ring_[i];
+  ring_.swap(bigger);
+  head_ = 0;
+  tail_ = n;
+  return ring_.size() - 1;
 }
 
 // After a burst (a million tasks spawned at once), give back the ready ring's and the

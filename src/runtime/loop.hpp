@@ -46,8 +46,21 @@ class Loop {
   Loop& operator=(const Loop&) = delete;
 
   // --- tasks
-  void schedule(TaskBase* t) noexcept;
-  void push_ready(TaskBase* t) noexcept;  // the ring only; the caller set the flags
+  // Inline, as every wake-up ends here; only growing the ring is out of line.
+  void schedule(TaskBase* t) noexcept {
+    if (t->queued) return;
+    t->queued = true;
+    // A task that never ran stays "created": run_task must know not to start a cancelled one.
+    if (t->status != TaskStatus::done && t->status != TaskStatus::created)
+      t->status = TaskStatus::ready;
+    push_ready(t);
+  }
+  void push_ready(TaskBase* t) noexcept {  // the ring only; the caller set the flags
+    std::size_t mask = ring_.size() - 1;
+    if (((tail_ + 1) & mask) == head_) mask = grow_ring();
+    ring_[tail_] = t;
+    tail_ = (tail_ + 1) & mask;
+  }
   void add_task(TaskBase* t, std::string_view name);
   bool run_main(TaskBase* main);
   TaskBase* current() const noexcept { return tl_current_task; }
@@ -123,6 +136,9 @@ class Loop {
   bool virtual_ = false;
   bool shuffle_ = false;
   std::mt19937_64 rng_;
+
+  // Doubles the full ring, keeping order; returns the new index mask.
+  std::size_t grow_ring() noexcept;
 
   // ready queue: a power-of-two ring of task pointers
   std::vector<TaskBase*> ring_;

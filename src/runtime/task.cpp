@@ -192,40 +192,6 @@ bool WaitNode::withdraw() noexcept {
   return true;
 }
 
-void WaitList::push_back(WaitNode* n) noexcept {
-  n->list = this;
-  n->state = WaitNode::State::waiting;
-  n->next = nullptr;
-  n->prev = tail_;
-  if (tail_) {
-    tail_->next = n;
-  } else {
-    head_ = n;
-  }
-  tail_ = n;
-}
-
-void WaitList::remove(WaitNode* n) noexcept {
-  if (n->prev) {
-    n->prev->next = n->next;
-  } else {
-    head_ = n->next;
-  }
-  if (n->next) {
-    n->next->prev = n->prev;
-  } else {
-    tail_ = n->prev;
-  }
-  n->prev = n->next = nullptr;
-  n->list = nullptr;
-}
-
-WaitNode* WaitList::pop_front() noexcept {
-  WaitNode* n = head_;
-  if (n) remove(n);
-  return n;
-}
-
 bool WaitList::wake_one() noexcept {
   WaitNode* n = pop_front();
   if (!n) return false;

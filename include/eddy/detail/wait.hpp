@@ -65,9 +65,39 @@ class WaitList {
  public:
   bool empty() const noexcept { return head_ == nullptr; }
   WaitNode* front() const noexcept { return head_; }
-  void push_back(WaitNode* n) noexcept;
-  void remove(WaitNode* n) noexcept;
-  WaitNode* pop_front() noexcept;
+  // Inline: every wake-up and every suspension goes through these (a third of a wake-up's
+  // instructions were calls between them).
+  void push_back(WaitNode* n) noexcept {
+    n->list = this;
+    n->state = WaitNode::State::waiting;
+    n->next = nullptr;
+    n->prev = tail_;
+    if (tail_) {
+      tail_->next = n;
+    } else {
+      head_ = n;
+    }
+    tail_ = n;
+  }
+  void remove(WaitNode* n) noexcept {
+    if (n->prev) {
+      n->prev->next = n->next;
+    } else {
+      head_ = n->next;
+    }
+    if (n->next) {
+      n->next->prev = n->prev;
+    } else {
+      tail_ = n->prev;
+    }
+    n->prev = n->next = nullptr;
+    n->list = nullptr;
+  }
+  WaitNode* pop_front() noexcept {
+    WaitNode* n = head_;
+    if (n) remove(n);
+    return n;
+  }
   // Wakes the first waiter normally (its wait succeeded). Returns false if none waited.
   bool wake_one() noexcept;
   void wake_all() noexcept;
