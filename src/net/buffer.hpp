@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -85,27 +86,27 @@ class ByteBuffer {
 
  private:
   // A few free blocks per thread, so releasing and taking a buffer around every wait costs
-  // a pointer move instead of malloc and free.
-  static std::vector<std::unique_ptr<char[]>>& pool() noexcept {
-    thread_local std::vector<std::unique_ptr<char[]>> blocks;
-    return blocks;
-  }
+  // a pointer move instead of malloc and free. Plain `__thread` data (no TLS wrapper call on
+  // each access, which a thread_local with a destructor needs); the blocks are freed when the
+  // thread exits, by a reaper registered with the first block pooled.
+  struct Pool {
+    char* blocks[64];
+    unsigned count;
+    bool reaper;
+  };
   static std::unique_ptr<char[]> take_pooled() {
-    auto& p = pool();
-    if (p.empty()) return std::make_unique_for_overwrite<char[]>(kPooled);
-    auto b = std::move(p.back());
-    p.pop_back();
-    return b;
+    Pool& p = tl_pool;
+    if (p.count == 0) return std::make_unique_for_overwrite<char[]>(kPooled);
+    return std::unique_ptr<char[]>(p.blocks[--p.count]);
   }
   static void give_pooled(std::unique_ptr<char[]> b) noexcept {
-    auto& p = pool();
-    if (p.size() < 64) {
-      try {
-        p.push_back(std::move(b));
-      } catch (...) {
-      }
-    }
+    Pool& p = tl_pool;
+    if (p.count == std::size(p.blocks)) return;
+    if (!p.reaper) register_reaper();
+    p.blocks[p.count++] = b.release();
   }
+  static void register_reaper() noexcept;
+  static __thread Pool tl_pool;
 
   std::unique_ptr<char[]> data_;
   std::size_t cap_ = 0;

@@ -262,6 +262,20 @@ bool can_try(const StreamCore& c) {
 
 }  // namespace
 
+__thread detail::ByteBuffer::Pool detail::ByteBuffer::tl_pool;
+
+void detail::ByteBuffer::register_reaper() noexcept {
+  struct Reaper {
+    ~Reaper() {
+      Pool& p = tl_pool;
+      while (p.count) delete[] p.blocks[--p.count];
+    }
+  };
+  thread_local Reaper reaper;
+  (void)reaper;
+  tl_pool.reaper = true;
+}
+
 long StreamCore::fill_now() {
   if (eof) return 0;
   if (can_try(*this)) {
