@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -888,7 +887,7 @@ Task<WebSocket> Session::ws_connect(std::string url_in, WebSocketOptions wo, Req
 
   // The opening handshake (RFC 6455 §4.1).
   unsigned char nonce[16];
-  RAND_bytes(nonce, sizeof nonce);
+  detail::random_bytes(nonce, sizeof nonce);
   char key[25];
   EVP_EncodeBlock(reinterpret_cast<unsigned char*>(key), nonce, sizeof nonce);
   std::string req = "GET " + url.target() + " HTTP/1.1\r\nHost: " + url.authority() +

@@ -1,8 +1,12 @@
 // WebSocket frame headers and masking (see frame.hpp).
 #include "frame.hpp"
 
+#include <sys/random.h>
+
 #include <bit>
+#include <cerrno>
 #include <cstring>
+#include <system_error>
 
 namespace eddy::http::detail {
 
@@ -118,6 +122,19 @@ void append_frame_header(std::string& out, Opcode op, bool fin, bool rsv1, std::
                          const std::uint8_t* mask) noexcept {
   char h[kMaxFrameHeader];
   out.append(h, write_frame_header(h, op, fin, rsv1, length, mask));
+}
+
+void random_bytes(void* out, std::size_t n) {
+  auto* p = static_cast<unsigned char*>(out);
+  while (n > 0) {
+    ssize_t got = ::getrandom(p, n, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw std::system_error(errno, std::generic_category(), "getrandom");
+    }
+    p += got;
+    n -= static_cast<std::size_t>(got);
+  }
 }
 
 bool valid_close_code(unsigned code) noexcept {

@@ -63,6 +63,12 @@ std::size_t write_frame_header(char* out, Opcode op, bool fin, bool rsv1, std::u
 void append_frame_header(std::string& out, Opcode op, bool fin, bool rsv1, std::uint64_t length,
                          const std::uint8_t* mask) noexcept;
 
+// `n` bytes from the kernel's CSPRNG (getrandom(2)), for masking keys and handshake nonces
+// (RFC 6455 §10.3: unpredictable). Not OpenSSL's RAND_bytes: its first call sets up a DRBG,
+// about 8 million instructions (1.5 ms) that a plain ws:// client has no other use for.
+// Throws std::system_error if the kernel refuses.
+void random_bytes(void* out, std::size_t n);
+
 // Close codes a peer may send (§7.4.1 and the IANA registry; 1004-1006 and 1015 never go on
 // the wire), and the ones in the private-use ranges.
 bool valid_close_code(unsigned code) noexcept;

@@ -17,8 +17,11 @@ std::string ws_accept_key(std::string_view key) {
   static constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
   std::string in(key);
   in.append(kGuid);
+  // The digest is fetched from OpenSSL's provider once: SHA1() fetches it on every call.
+  static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
   unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(in.data()), in.size(), digest);
+  if (!sha1 || !EVP_Digest(in.data(), in.size(), digest, nullptr, sha1, nullptr))
+    throw std::runtime_error("eddy::http: SHA-1 is not available from OpenSSL");
   char out[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out), digest, SHA_DIGEST_LENGTH);
   return std::string(out, static_cast<std::size_t>(n));

@@ -1,7 +1,5 @@
 // http::WebSocket: receiving (frames to messages, control frames, the close handshake, the
 // heartbeat) and sending (see eddy/http/websocket.hpp for the rules).
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -19,12 +17,12 @@ void WsCore::init_heartbeat() {
 }
 
 void WsCore::mask_key(std::uint8_t out[4]) {
-  // Keys come from OpenSSL's CSPRNG in batches shared by the thread's connections: each key
-  // is used once, and one RAND_bytes call per 1,024 frames keeps it off the send path.
+  // Keys come from the kernel's CSPRNG in batches shared by the thread's connections: each
+  // key is used once, and one getrandom call per 1,024 frames keeps it off the send path.
   thread_local unsigned char keys[4096];
   thread_local std::size_t left = 0;
   if (left < 4) {
-    if (RAND_bytes(keys, sizeof keys) != 1) throw std::runtime_error("RAND_bytes failed");
+    random_bytes(keys, sizeof keys);
     left = sizeof keys;
   }
   std::memcpy(out, keys + sizeof keys - left, 4);
