@@ -294,8 +294,7 @@ long StreamCore::fill_now() {
 namespace {
 
 // Reads more into the buffer; false at EOF. With `guard`, the call takes the stream's
-// one-reader lock itself (Stream::fill): one coroutine frame per fill instead of two, which
-// is a tenth of a WebSocket echo's user-space cost.
+// one-reader lock itself (Stream::fill), so a fill costs one coroutine frame, not two.
 Task<bool> fill_buffer(StreamCore* core, bool guard) {
   std::optional<ReadGuard> lock;
   if (guard) lock.emplace(core);
