@@ -122,17 +122,14 @@ Task<Connection::Wait> Connection::wait_bytes(TimePoint deadline, bool idle) {
   if (idle) idle_scope_ = &scope;
   bool got = false;
   try {
-    // Stream::fill's loop, written out so that this frame does the waiting: one coroutine
-    // frame less per request (the connection is its stream's only reader here).
+    // Stream::fill written out, so that this frame does the waiting: a coroutine frame
+    // less per message (this is the stream's only reader).
     if (net::detail::StreamCore* sc = s_.core()) {
-      for (;;) {
-        long n = sc->fill_now();
-        if (n >= 0) {
-          got = n > 0;
-          break;
-        }
-        co_await sc->readable();
-      }
+      long n;
+      do {
+        n = co_await sc->fill();
+      } while (n < 0);
+      got = n > 0;
     }
   } catch (const Cancelled&) {
     idle_scope_ = nullptr;

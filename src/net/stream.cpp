@@ -299,9 +299,8 @@ Task<bool> fill_buffer(StreamCore* core, bool guard) {
   std::optional<ReadGuard> lock;
   if (guard) lock.emplace(core);
   for (;;) {
-    long n = core->fill_now();
+    long n = co_await core->fill();
     if (n >= 0) co_return n > 0;
-    co_await core->readable();
   }
 }
 

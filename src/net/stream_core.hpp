@@ -57,8 +57,7 @@ class StreamCore final : public eddy::detail::IoSource {
   long try_read(std::span<char> dst);
   // One read into `rbuf` without waiting: > 0 bytes added, 0 at EOF, -1 when the reader must
   // wait for readable() (an empty buffer then goes back to the thread's pool, so an idle
-  // connection holds none). The frame-free half of Stream::fill: a parser whose own
-  // coroutine loops on this and readable() saves a coroutine frame per read (WebSocket).
+  // connection holds none).
   long fill_now();
   // Queues `data` for sending (through TLS if on), sending what the socket takes at once.
   void queue_write(std::string_view data);
@@ -77,6 +76,28 @@ class StreamCore final : public eddy::detail::IoSource {
   };
   Readiness readable() noexcept { return Readiness(*this, false); }
   Readiness writable() noexcept { return Readiness(*this, true); }
+
+  // `co_await core.fill()`: fill_now(), first waiting for readable() when it would block; -1
+  // after a wake-up that still found nothing, so callers loop on it. No coroutine frame: the
+  // HTTP connection and WebSocket receive() wait with it in their own.
+  class Fill final : public eddy::detail::WaitNode {
+   public:
+    explicit Fill(StreamCore& c) noexcept : c_(c) {}
+    bool await_ready() {
+      n_ = c_.fill_now();
+      return n_ >= 0;
+    }
+    bool await_suspend(std::coroutine_handle<> h) { return suspend_in(c_.readers, h); }
+    long await_resume() const {
+      throw_if_withdrawn();
+      return n_;
+    }
+
+   private:
+    StreamCore& c_;
+    long n_ = -1;
+  };
+  Fill fill() noexcept { return Fill(*this); }
 
   int fd;
   StreamLimits limits;

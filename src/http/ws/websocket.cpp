@@ -339,17 +339,14 @@ Task<std::optional<WsMessage>> WebSocket::receive() {
       eddy::detail::ScopeGuard scope(std::min({c.next_ping, c.pong_due, c.close_due}), false);
       c.wait_scope = &scope;
       try {
-        // Stream::fill's loop, written out: this coroutine's frame does the waiting, so a
-        // message costs no fill frame (the WebSocket is its stream's only reader).
+        // Stream::fill written out, so that this frame does the waiting: a coroutine frame
+        // less per message (this is the stream's only reader).
         if (net::detail::StreamCore* sc = c.s->core()) {
-          for (;;) {
-            long n = sc->fill_now();
-            if (n >= 0) {
-              got = n > 0;
-              break;
-            }
-            co_await sc->readable();
-          }
+          long n;
+          do {
+            n = co_await sc->fill();
+          } while (n < 0);
+          got = n > 0;
         }
       } catch (const Cancelled&) {
         c.wait_scope = nullptr;
