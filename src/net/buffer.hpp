@@ -87,11 +87,14 @@ class ByteBuffer {
   // A few free blocks per thread, so releasing and taking a buffer around every wait costs
   // a pointer move instead of malloc and free. Plain `__thread` data (no TLS wrapper call on
   // each access, which a thread_local with a destructor needs); the blocks are freed when the
-  // thread exits, by a reaper registered with the first block pooled.
+  // thread exits, by a reaper registered with the first block pooled. After that the pool is
+  // closed, so a buffer released later in the thread's teardown (a thread_local destroyed
+  // after the reaper) frees itself instead of waiting in a pool nobody empties.
   struct Pool {
     char* blocks[64];
     unsigned count;
     bool reaper;
+    bool closed;
   };
   static std::unique_ptr<char[]> take_pooled() {
     Pool& p = tl_pool;
@@ -100,7 +103,7 @@ class ByteBuffer {
   }
   static void give_pooled(std::unique_ptr<char[]> b) noexcept {
     Pool& p = tl_pool;
-    if (p.count == std::size(p.blocks)) return;
+    if (p.count == std::size(p.blocks) || p.closed) return;
     if (!p.reaper) register_reaper();
     p.blocks[p.count++] = b.release();
   }

@@ -269,6 +269,7 @@ void detail::ByteBuffer::register_reaper() noexcept {
     ~Reaper() {
       Pool& p = tl_pool;
       while (p.count) delete[] p.blocks[--p.count];
+      p.closed = true;
     }
   };
   thread_local Reaper reaper;
